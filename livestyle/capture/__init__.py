@@ -1,0 +1,1 @@
+"""Frame sources: camera, video file / URL, image folder, synthetic scene."""
