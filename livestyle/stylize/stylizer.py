@@ -1,0 +1,145 @@
+"""The stylizer: RGB uint8 frame in, stylized RGB uint8 frame of the same size out.
+
+Split into ``preprocess -> infer -> postprocess`` so the pipeline and the benchmark can time each stage.
+The network runs at a *processing size* (``size``, ``scale``, or by default the card's
+``recommended_size`` pixel budget when the frame is bigger, aspect kept), rounded to the model's
+``size_multiple``; the result is brought back to the frame size with guided upsampling.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from livestyle.errors import ConfigError, ModelError
+from livestyle.stylize.card import ModelCard
+from livestyle.stylize.registry import find_model
+from livestyle.stylize.session import open_session
+from livestyle.stylize.upsample import METHODS, upsample
+
+
+class Stylizer:
+    """Runs one model card on frames. ``provider`` says what the ONNX Runtime session actually got."""
+
+    def __init__(self, card: ModelCard | str | Path, device: str = "auto", size: tuple[int, int] | None = None,
+                 scale: float | None = None, threads: int | None = None, *, upsample: str = "guided",
+                 precision: str | None = None) -> None:
+        self.card = card if isinstance(card, ModelCard) else find_model(card)
+        if size is not None and scale is not None:
+            raise ConfigError("give either a processing size or a scale, not both")
+        if size is not None and (len(size) != 2 or min(size) < 8):
+            raise ConfigError(f"processing size {size} is too small: use at least 8x8, e.g. 320x240")
+        if scale is not None and not 0.05 <= scale <= 4.0:
+            raise ConfigError(f"scale {scale} is out of range: use a value from 0.05 to 4")
+        if upsample not in METHODS:
+            raise ConfigError(f"unknown upsampling {upsample!r}: use one of {', '.join(METHODS)}")
+        self.size, self.scale, self.upsample_method = size, scale, upsample
+        ms = open_session(self.card, device=device, threads=threads, precision=precision)
+        self._ms = ms
+        self.session, self.device, self.provider, self.precision = ms.session, ms.device, ms.provider, ms.precision
+        lo, hi = self.card.input.range
+        self._in_scale, self._in_bias = (hi - lo) / 255.0, lo
+        lo, hi = self.card.output.range
+        self._out_scale, self._out_bias = 255.0 / (hi - lo), -lo * 255.0 / (hi - lo)
+        self._binding = None
+        self._pad = (0, 0)  # (right, bottom) reflect padding added by the last preprocess
+
+    # -- sizes --------------------------------------------------------------------------------------------
+    def processing_size(self, width: int, height: int) -> tuple[int, int]:
+        """The (w, h) the network runs at for a ``width`` x ``height`` frame (multiple of ``size_multiple``)."""
+        m = self.card.size_multiple
+        if self.size is not None:
+            w, h = self.size
+        elif self.scale is not None:
+            w, h = width * self.scale, height * self.scale
+        elif self.card.recommended_size and width * height > math.prod(self.card.recommended_size):
+            f = math.sqrt(math.prod(self.card.recommended_size) / (width * height))
+            w, h = width * f, height * f
+        else:
+            return _ceil_to(width, m), _ceil_to(height, m)  # native: padded up, cropped after
+        return max(m, int(round(w / m)) * m), max(m, int(round(h / m)) * m)
+
+    def _is_padded(self, width: int, height: int) -> bool:
+        """True when the frame runs at native size, reflect-padded up to the size multiple (no resampling)."""
+        pw, ph = self.processing_size(width, height)
+        m = self.card.size_multiple
+        return 0 <= pw - width < m and 0 <= ph - height < m
+
+    # -- stages -------------------------------------------------------------------------------------------
+    def preprocess(self, rgb: np.ndarray) -> np.ndarray:
+        """RGB uint8 HxWx3 -> model input tensor (1x3xhxw or 1xhxwx3 float32) at the processing size."""
+        if not isinstance(rgb, np.ndarray) or rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+            raise ConfigError(f"stylizer needs an RGB uint8 HxWx3 image, got "
+                              f"{getattr(rgb, 'dtype', type(rgb).__name__)} {getattr(rgb, 'shape', '')}")
+        h, w = rgb.shape[:2]
+        pw, ph = self.processing_size(w, h)
+        self._pad = (0, 0)
+        if self._is_padded(w, h):
+            img = rgb
+            if (pw, ph) != (w, h):  # pad to the size multiple instead of resampling the whole frame
+                img = cv2.copyMakeBorder(rgb, 0, ph - h, 0, pw - w, cv2.BORDER_REFLECT_101)
+                self._pad = (pw - w, ph - h)
+        else:
+            interp = cv2.INTER_AREA if pw * ph < w * h else cv2.INTER_LINEAR
+            img = cv2.resize(rgb, (pw, ph), interpolation=interp)
+        if self.card.input.color == "BGR":
+            img = img[..., ::-1]
+        x = img.astype(np.float32)
+        if self._in_scale != 1.0 or self._in_bias != 0.0:
+            x = x * np.float32(self._in_scale) + np.float32(self._in_bias)
+        if self.card.input.layout == "NCHW":
+            x = x.transpose(2, 0, 1)
+        return np.ascontiguousarray(x[None])
+
+    def infer(self, tensor: np.ndarray) -> np.ndarray:
+        """Run the network; on CUDA through IO binding so the output is allocated on the device once."""
+        if self.device == "cuda":
+            return self._infer_bound(tensor)
+        return self.session.run([self._ms.output_name], {self._ms.input_name: tensor})[0]
+
+    def _infer_bound(self, tensor: np.ndarray) -> np.ndarray:
+        binding = self._binding or self.session.io_binding()
+        self._binding = binding
+        binding.bind_cpu_input(self._ms.input_name, tensor)
+        binding.bind_output(self._ms.output_name, "cuda")
+        self.session.run_with_iobinding(binding)
+        return binding.copy_outputs_to_cpu()[0]
+
+    def postprocess(self, tensor: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+        """Model output -> RGB uint8, cropped of padding and upsampled to ``like``'s size (guided by it)."""
+        t = np.asarray(tensor)
+        if t.ndim != 4 or t.shape[0] != 1:
+            raise ModelError(f"model {self.card.name} returned shape {t.shape}; expected one 4-D image")
+        chw = self.card.output.layout == "NCHW"
+        if t.shape[1 if chw else 3] != 3:
+            raise ModelError(f"model {self.card.name} returned shape {t.shape}, not 3 channels: re-export it")
+        # One new float array (the caller's tensor is never modified), then round, clip and convert while
+        # still contiguous, which is cheaper than after the HWC transpose.
+        img = t[0] * np.float32(self._out_scale) + np.float32(self._out_bias + 0.5)  # round, then clip and convert while still contiguous (cheaper than after)
+        np.clip(img, 0, 255, out=img)
+        out = img.astype(np.uint8)
+        if chw:
+            out = out.transpose(1, 2, 0)
+        if self.card.output.color == "BGR":
+            out = out[..., ::-1]
+        if like is None:
+            pr, pb = self._pad
+            return np.ascontiguousarray(out[: out.shape[0] - pb, : out.shape[1] - pr])
+        h, w = like.shape[:2]
+        if self._is_padded(w, h):  # derived from ``like``, so pre/post of different frames may interleave
+            out = out[:h, :w]
+        out = np.ascontiguousarray(out)
+        return upsample(out, (w, h), guide=like, method=self.upsample_method)
+
+    def __call__(self, rgb: np.ndarray) -> np.ndarray:
+        return self.postprocess(self.infer(self.preprocess(rgb)), like=rgb)
+
+    def __repr__(self) -> str:
+        return f"Stylizer({self.card.name!r}, provider={self.provider!r}, precision={self.precision!r})"
+
+
+def _ceil_to(value: int, multiple: int) -> int:
+    return max(multiple, -(-int(value) // multiple) * multiple)
