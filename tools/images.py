@@ -51,7 +51,7 @@ def resize_longest(image: np.ndarray, longest: int | None) -> np.ndarray:
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
     """RGB uint8 HxWx3 -> float32 (1, 3, H, W) in [0, 255]."""
-    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().unsqueeze(0)
+    return torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().unsqueeze(0).contiguous()
 
 
 def to_image(tensor: torch.Tensor) -> np.ndarray:

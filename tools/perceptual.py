@@ -12,7 +12,7 @@ weights work for every style image:
 - content distance = sum_l w_l * mean((F_l(x) - F_l(c))^2) / mean(F_l(c)^2).
 
 0 means identical statistics; 1 means as far as an image with no features at all. For scale: a photo against
-Starry Night scores about 0.7 in style distance (kodim23 at 256 px); a good Gatys result is several times lower.
+Starry Night scores about 0.67 in style distance (kodim23 at 256 px); the default Gatys result about 0.04.
 """
 
 from __future__ import annotations
@@ -36,15 +36,17 @@ class LossConfig:
 
     With relative distances the raw numbers are interpretable: ``style_weight / content_weight`` is how much more a
     unit of relative Gram error costs than a unit of relative content-feature error. The defaults were chosen by
-    running Gatys at 256 px on Kodak photos against several paintings (docs/GATYS.md): a ratio around 1e2-1e3
-    gives clearly painted textures with recognisable content; ``tv_weight`` (on squared pixel differences in the
-    [0, 255] range) removes the high-frequency speckle that optimising VGG features leaves without blurring edges.
+    running Gatys (L-BFGS, 80 iterations) at 256 px on kodim23 against Starry Night with style weights 10, 50 and
+    200: all three look painted; 10 keeps the most content (content distance 0.44 vs 0.77 at 50) while already
+    bringing the style distance from 0.67 (the photo) to 0.04. ``tv_weight`` multiplies the mean squared
+    difference of neighbouring pixels in [0, 255] units (about 300-900 for photos and results), so 1e-5 only
+    damps isolated speckle and never blurs edges; raise it (1e-4 to 1e-3) for smoother fast-network outputs.
     """
 
     content_layers: tuple[str, ...] = DEFAULT_CONTENT_LAYERS
     style_layers: tuple[str, ...] = DEFAULT_STYLE_LAYERS
     content_weight: float = 1.0
-    style_weight: float = 200.0
+    style_weight: float = 10.0
     tv_weight: float = 1e-5
     pooling: str = "max"
 
