@@ -1,0 +1,177 @@
+"""``livestyle bench``: run the real pipeline on a source and report where the time goes.
+
+The numbers come from the same per-frame stage timers the live run uses (``Pipeline``), after a warm-up, so the
+bench measures the product rather than a separate code path. Output frames go to a null sink unless sinks are
+given, so the ``sink`` stage is ~0 ms by default (it then measures only the hand-off).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from livestyle.config import BenchConfig
+from livestyle.frames import Frame
+from livestyle.pipeline import RunStats, build_pipeline
+
+
+class NullSink:
+    """Discards frames: the bench measures the pipeline, not a disk or a network."""
+
+    name = "null"
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def write(self, frame: Frame) -> None:
+        self.frames += 1
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "NullSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def machine_info() -> dict[str, Any]:
+    """What the figures were measured on (the load average tells whether the CPU was shared)."""
+    import onnxruntime as ort
+
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count() or 0
+    info: dict[str, Any] = {
+        "cpu": _cpu_model(), "logical_cores": os.cpu_count(), "usable_cores": usable,
+        "platform": platform.platform(), "python": platform.python_version(),
+        "onnxruntime": ort.__version__, "ort_providers_available": ort.get_available_providers(),
+    }
+    try:
+        info["loadavg_1m"] = round(os.getloadavg()[0], 2)
+    except OSError:
+        pass
+    return info
+
+
+@dataclass
+class BenchResult:
+    stats: RunStats
+    config: dict[str, Any]
+    machine: dict[str, Any]
+    providers: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        s = self.stats
+        return {
+            "fps": s.fps,
+            "frames": s.frames,
+            "elapsed_s": s.elapsed_s,
+            "latency_ms": s.latency(),
+            "stages": s.stage_summary(),
+            "dropped": s.dropped,
+            "models": self.models,
+            "providers": self.providers,
+            "config": self.config,
+            "machine": self.machine,
+        }
+
+    def table(self) -> str:
+        """One text table: stages, then throughput and latency."""
+        s = self.stats
+        lines = [f"{'stage':<12}{'mean ms':>10}{'p50 ms':>10}{'p95 ms':>10}"]
+        for name, v in s.stage_summary().items():
+            lines.append(f"{name:<12}{v['mean_ms']:>10.2f}{v['p50_ms']:>10.2f}{v['p95_ms']:>10.2f}")
+        lat = s.latency()
+        mode = "pipelined" if self.config.get("pipelined") else "sequential"
+        lines.append(f"{'latency':<12}{lat['mean']:>10.2f}{lat['p50']:>10.2f}{lat['p95']:>10.2f}"
+                     f"   p99 {lat['p99']:.2f} ms")
+        lines.append(f"{s.frames} frames in {s.elapsed_s:.2f} s: {s.fps:.1f} FPS ({mode}, "
+                     f"{', '.join(self.models)} on {', '.join(self.providers) or '?'})")
+        return "\n".join(lines)
+
+
+def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
+              sinks: list[Any] | None = None) -> BenchResult:
+    """Build the pipeline ``config.run`` describes, run ``warmup + frames`` frames, return the figures."""
+    run = config.run
+    from dataclasses import replace
+
+    run = replace(run, max_frames=config.warmup + config.frames)
+    pipe = build_pipeline(run, stop_event=stop_event, warmup=config.warmup,
+                          sinks=sinks if sinks is not None else [NullSink()])
+    providers = sorted({str(getattr(m, "provider", "?")) for m in pipe.stylizers})
+    models = list(pipe.controls.style_names)
+    stats = pipe.run()
+    desc = BenchConfig(run=run, frames=config.frames, warmup=config.warmup).describe()
+    desc["threads_used"] = run.model.threads if run.model.threads is not None else (1 if run.pipelined else None)
+    desc["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=providers, models=models)
+
+
+def write_json(result: BenchResult, path: str | Path, compare: list[BenchResult] | None = None) -> None:
+    """The main result at the top level; reference runs (e.g. sequential) under ``compare``."""
+    data = result.to_json()
+    if compare:
+        data["compare"] = [r.to_json() for r in compare]
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def plot(results: list[BenchResult], path: str | Path, labels: list[str] | None = None) -> None:
+    """Stage means (bars, p95 whiskers) and the end-to-end latency distribution (box plot), one colour per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    labels = labels or [("pipelined" if r.config.get("pipelined") else "sequential") for r in results]
+    stages: list[str] = []
+    for r in results:
+        stages += [s for s in r.stats.stage_summary() if s not in stages]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
+    width = 0.8 / max(1, len(results))
+    x = np.arange(len(stages))
+    for i, (r, label) in enumerate(zip(results, labels)):
+        summ = r.stats.stage_summary()
+        mean = [summ.get(s, {}).get("mean_ms", 0.0) for s in stages]
+        p95 = [summ.get(s, {}).get("p95_ms", 0.0) for s in stages]
+        err = np.clip(np.array(p95) - np.array(mean), 0, None)
+        ax1.bar(x + i * width - 0.4 + width / 2, mean, width, yerr=[np.zeros_like(err), err], capsize=2,
+                label=f"{label}: {r.stats.fps:.1f} FPS")
+    ax1.set_xticks(x, stages, rotation=30, ha="right")
+    ax1.set_ylabel("ms per frame (mean, whisker = p95)")
+    ax1.set_title("Per-stage time")
+    ax1.legend(fontsize=8)
+    ax2.boxplot([r.stats.latencies_ms for r in results], whis=(1, 99), showfliers=False)
+    ax2.set_xticks(range(1, len(results) + 1), labels)
+    ax2.set_ylabel("end-to-end latency, ms (whiskers p1-p99)")
+    ax2.set_title("Latency")
+    m = results[0].machine if results else {}
+    fig.suptitle(f"livestyle bench: {', '.join(results[0].models) if results else ''} at "
+                 f"{results[0].config.get('source') if results else ''}; {m.get('cpu', '')}, "
+                 f"{m.get('usable_cores', '?')} cores", fontsize=9)
+    fig.tight_layout()
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,399 @@
+"""The command line: ``livestyle run | stylize | bench | models``.
+
+The only module that prints or chooses exit codes. Every ``LivestyleError`` (including bad option values, which
+the parsers in ``config`` raise as ``ConfigError``) becomes one line ``livestyle: error: ...`` on stderr and exit
+code 2; argparse's own usage errors exit 2 as well. A SIGINT/SIGTERM during ``run`` is the normal way to end a
+live filter: the loop stops within a second, files are finalised, the summary is printed and the exit code is 0.
+Interrupting ``stylize`` or ``bench`` leaves the work unfinished, so those exit 130 (after finalising outputs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+from livestyle import __version__
+from livestyle.config import (DEVICES, MASK_MODES, BenchConfig, EffectsConfig, ModelConfig, RunConfig, SinkConfig,
+                              SourceConfig, parse_device, parse_mask, parse_positive_int, parse_scale,
+                              parse_sink_spec, parse_size, parse_strength, parse_styles)
+from livestyle.errors import ConfigError, LivestyleError, SourceError
+
+log = logging.getLogger("livestyle")
+
+IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+# --------------------------------------------------------------------------------------------------- parser
+
+
+def _strength(text: str) -> float:
+    return parse_strength(text, "strength")
+
+
+def _temporal_strength(text: str) -> float:
+    return parse_strength(text, "temporal strength")
+
+
+def _frames(text: str) -> int:
+    return parse_positive_int(text, "frame count")
+
+
+def _add_model_args(p: argparse.ArgumentParser, *, size_flag: str = "--size") -> None:
+    p.add_argument("--model", "-m", metavar="M", help="model name (see `livestyle models`) or path to a .json card "
+                   "or .onnx file (default: the bundled default model)")
+    p.add_argument("--device", type=parse_device, default="auto", metavar="D",
+                   help=f"execution device: {', '.join(DEVICES)} (default auto: TensorRT > CUDA > CPU)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument(size_flag, dest="proc_size", type=parse_size, metavar="WxH",
+                   help="stylizer processing size; output keeps the input size (default: the model's choice)")
+    g.add_argument("--scale", type=parse_scale, metavar="F", help="processing size as a fraction of the input size")
+    p.add_argument("--threads", type=lambda s: parse_positive_int(s, "thread count"), metavar="N",
+                   help="ONNX Runtime intra-op threads (default: 1 when pipelined, ORT's default otherwise)")
+
+
+def _add_effect_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--no-temporal", action="store_true", help="turn off flow-warped temporal blending")
+    p.add_argument("--temporal-strength", type=_temporal_strength, metavar="F",
+                   help="weight of the warped previous output, 0..1")
+    p.add_argument("--strength", type=_strength, default=1.0, metavar="F",
+                   help="mix of stylized over original, 0..1 (default 1)")
+    p.add_argument("--preserve-colors", action="store_true", help="keep the input's colours, take the style's texture")
+    p.add_argument("--mask", type=parse_mask, default="none", metavar="MODE",
+                   help=f"person segmentation: {', '.join(MASK_MODES)} (stylize only that part)")
+
+
+def _sink_help() -> str:
+    return "output: preview, vcam, file:PATH, folder:DIR, http:PORT (repeatable; default: preview if a display " \
+           "is usable, else file:livestyle-output.mp4)"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="livestyle", description="Real-time neural style transfer for live video.")
+    parser.add_argument("--version", action="version", version=f"livestyle {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log lines (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="the live filter: source -> style -> outputs",
+                         description="Run the live filter. With no arguments: the webcam (else the bundled sample "
+                                     "clip), the default model, and a preview window (else an output file).")
+    run.add_argument("--source", "-s", metavar="S", help="0 / cam:0 (webcam), a video file or URL, a folder of "
+                     "frames, an image, synth[:WxH] (default: webcam, else the sample clip)")
+    run.add_argument("--capture-size", type=parse_size, metavar="WxH", help="ask the source for this frame size")
+    run.add_argument("--sink", "-o", action="append", type=parse_sink_spec, default=[], metavar="SPEC",
+                     help=_sink_help())
+    _add_model_args(run)
+    run.add_argument("--styles", type=parse_styles, default=(), metavar="A,B,C",
+                     help="more models preloaded for live switching (preview keys)")
+    _add_effect_args(run)
+    run.add_argument("--max-frames", type=_frames, metavar="N", help="stop after N frames")
+    run.add_argument("--host", default="127.0.0.1", help="address the http sink binds (default 127.0.0.1)")
+    run.add_argument("--token", help="access token the http sink requires (?token=...)")
+    run.add_argument("--sequential", action="store_true", help="one thread for every stage (reference mode)")
+    run.set_defaults(func=cmd_run)
+
+    sty = sub.add_parser("stylize", help="stylize an image, a video or a folder of frames offline",
+                         description="Stylize INPUT (image, video file or folder of frames) into OUTPUT (image, "
+                                     ".mp4 video, or a folder of PNG frames keeping the input's names and size). "
+                                     "Every frame, in order.")
+    sty.add_argument("input", metavar="INPUT")
+    sty.add_argument("-o", "--output", required=True, metavar="OUTPUT")
+    _add_model_args(sty)
+    _add_effect_args(sty)
+    sty.add_argument("--sequential", action="store_true", help="one thread for every stage")
+    sty.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sty.set_defaults(func=cmd_stylize)
+
+    bench = sub.add_parser("bench", help="measure per-stage time, throughput and latency",
+                           description="Run the pipeline on a source and report per-stage timings, end-to-end "
+                                       "latency and throughput (frames go to a null sink unless --sink is given).")
+    bench.add_argument("--source", "-s", default="synth", metavar="S", help="source spec (default synth)")
+    bench.add_argument("--size", dest="capture_size", type=parse_size, default=(640, 480), metavar="WxH",
+                       help="capture size (default 640x480)")
+    bench.add_argument("--frames", type=_frames, default=200, metavar="N", help="measured frames (default 200)")
+    bench.add_argument("--warmup", type=lambda s: int(s) if s.isdigit() else _frames(s), default=20, metavar="N",
+                       help="frames run before measuring (default 20)")
+    _add_model_args(bench, size_flag="--proc-size")
+    _add_effect_args(bench)
+    bench.add_argument("--sink", action="append", type=parse_sink_spec, default=[], metavar="SPEC",
+                       help="also write to these outputs (default: none, a null sink)")
+    bench.add_argument("--sequential", action="store_true", help="measure the one-thread reference mode")
+    bench.add_argument("--compare", action="store_true", help="measure sequential then pipelined")
+    bench.add_argument("--json", metavar="F", help="write the figures as JSON")
+    bench.add_argument("--plot", metavar="F", help="write a chart of stage times and latency (PNG)")
+    bench.set_defaults(func=cmd_bench)
+
+    models = sub.add_parser("models", help="list the bundled models")
+    models.add_argument("--json", action="store_true", help="machine-readable list")
+    models.set_defaults(func=cmd_models)
+    return parser
+
+
+# --------------------------------------------------------------------------------------------------- configs
+
+
+def _temporal_config(args: argparse.Namespace) -> Any:
+    from livestyle.temporal import TemporalConfig
+
+    cfg = TemporalConfig()
+    changes: dict[str, Any] = {}
+    if args.no_temporal:
+        changes["enabled"] = False
+    if args.temporal_strength is not None:
+        changes["strength"] = args.temporal_strength
+    return dataclasses.replace(cfg, **changes) if changes else cfg
+
+
+def _model_config(args: argparse.Namespace, styles: Sequence[str] = ()) -> ModelConfig:
+    return ModelConfig(model=args.model, styles=tuple(styles), device=args.device, size=args.proc_size,
+                       scale=args.scale, threads=args.threads)
+
+
+def _effects(args: argparse.Namespace) -> EffectsConfig:
+    return EffectsConfig(strength=args.strength, preserve_colors=args.preserve_colors, mask=args.mask)
+
+
+def _summary(stats: Any, targets: Sequence[str]) -> str:
+    lat = stats.latency()
+    line = (f"livestyle: {stats.frames} frames in {stats.elapsed_s:.1f} s, {stats.fps:.1f} FPS, "
+            f"latency p50 {lat['p50']:.0f} ms p99 {lat['p99']:.0f} ms")
+    if stats.dropped:
+        line += f", {stats.dropped} dropped"
+    return line + (f" -> {', '.join(targets)}" if targets else "")
+
+
+def _target(sink: Any) -> str:
+    name = str(getattr(sink, "name", type(sink).__name__))
+    for prefix in ("file:", "folder:", "image:"):
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+# --------------------------------------------------------------------------------------------------- commands
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from livestyle.pipeline import SignalStop, build_pipeline
+
+    config = RunConfig(
+        source=SourceConfig(args.source, args.capture_size), model=_model_config(args, args.styles),
+        temporal=_temporal_config(args), effects=_effects(args),
+        sinks=SinkConfig(tuple(args.sink), host=args.host, token=args.token),
+        max_frames=args.max_frames, pipelined=not args.sequential)
+    stop = threading.Event()
+    with SignalStop(stop):
+        pipe = build_pipeline(config, stop_event=stop)
+        sinks = list(pipe.sinks)
+        stats = pipe.run()
+    print(_summary(stats, [_target(s) for s in sinks if getattr(s, "name", None) not in stats.failed_sinks]))
+    if stats.stop_reason == "sinks":
+        print(f"livestyle: error: every output failed ({', '.join(stats.failed_sinks)}); see the messages above",
+              file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+def _input_names(path: Path) -> list[str] | None:
+    """File names of a folder source, in the order the folder source reads them (for a folder output)."""
+    from livestyle.capture import registry
+
+    lister = getattr(registry, "list_frames", None) or getattr(registry, "list_images", None)
+    if lister is not None:
+        return [Path(p).name for p in lister(path)]
+    return sorted(p.name for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    from livestyle.capture.registry import open_source
+    from livestyle.pipeline import ImageFileSink, SignalStop, build_pipeline
+
+    src_path = Path(args.input)
+    if not src_path.exists():
+        raise SourceError(f"input {args.input} does not exist: give an image, a video file or a folder of frames")
+    out = Path(args.output)
+    if out.resolve() == src_path.resolve():
+        raise ConfigError(f"output {out} is the input: choose another path")
+    config = RunConfig(source=SourceConfig(str(src_path)), model=_model_config(args), temporal=_temporal_config(args),
+                       effects=_effects(args), pipelined=not args.sequential)
+    stop = threading.Event()
+    source = open_source(str(src_path))
+    try:
+        total = _frame_count(source)
+        suffix = out.suffix.lower()
+        if suffix in IMAGE_EXTS:
+            if total is not None and total > 1:
+                raise ConfigError(f"{out} is a single image but {args.input} has {total} frames: "
+                                  "write to a folder or an .mp4 instead")
+            sinks = [ImageFileSink(out)]
+        elif suffix in VIDEO_EXTS:
+            from livestyle.sinks.registry import open_sink
+
+            fps = float(getattr(source, "fps", 0.0) or 0.0) or 30.0
+            audio = str(src_path) if src_path.suffix.lower() in VIDEO_EXTS else None
+            sinks = [open_sink(f"file:{out}", size=tuple(source.size), fps=fps, audio_from=audio)]
+        else:
+            sinks = [_folder_sink(out, src_path, source)]
+    except BaseException:
+        source.close()
+        raise
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit="frame", desc="stylize", disable=args.no_progress, leave=False)
+    with SignalStop(stop) as sig:
+        try:
+            pipe = build_pipeline(config, stop_event=stop, sinks=sinks, source=source,
+                                  on_frame=lambda _f: bar.update(1))
+        except BaseException:
+            for s in sinks:
+                s.close()
+            source.close()
+            bar.close()
+            raise
+        try:
+            stats = pipe.run()
+        finally:
+            bar.close()
+    if stats.stop_reason == "sinks":
+        print(f"livestyle: error: could not write {out}; see the message above", file=sys.stderr)
+        return EXIT_USAGE
+    print(_summary(stats, [str(out)]))
+    return EXIT_INTERRUPTED if sig.signum is not None else 0
+
+
+def _frame_count(source: Any) -> int | None:
+    for attr in ("frame_count", "num_frames", "length"):
+        v = getattr(source, attr, None)
+        if isinstance(v, int) and v > 0:
+            return v
+    try:
+        n = len(source)
+        return n if n > 0 else None
+    except TypeError:
+        return None
+
+
+def _folder_sink(out: Path, src_path: Path, source: Any) -> Any:
+    """A folder of PNG frames named like the input frames (or frame_000000.png for a video)."""
+    from livestyle.sinks import registry as sinks
+
+    names = None
+    if src_path.is_dir():
+        names = getattr(source, "names", None) or _input_names(src_path)
+        names = [str(Path(n).with_suffix(".png").name) for n in names]
+    elif src_path.suffix.lower() in IMAGE_EXTS:
+        names = [src_path.with_suffix(".png").name]
+    folder_cls = getattr(sinks, "FolderSink", None)
+    if names is not None and folder_cls is not None:
+        return folder_cls(out, names=names)
+    return sinks.open_sink(f"folder:{out}", size=tuple(source.size), fps=float(getattr(source, "fps", 0) or 30.0))
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from livestyle.bench import plot, run_bench, write_json
+
+    modes = [False, True] if args.compare else [not args.sequential]
+    results = []
+    stop = threading.Event()
+    with SignalStop(stop) as sig:
+        for pipelined in modes:
+            run = RunConfig(source=SourceConfig(args.source, args.capture_size), model=_model_config(args),
+                            temporal=_temporal_config(args), effects=_effects(args),
+                            sinks=SinkConfig(tuple(args.sink)), pipelined=pipelined)
+            sinks = None
+            if args.sink:
+                from livestyle.sinks.registry import open_sink
+
+                sinks = [open_sink(str(s), size=args.capture_size, fps=30.0) for s in args.sink]
+            result = run_bench(BenchConfig(run=run, frames=args.frames, warmup=args.warmup), stop_event=stop,
+                               sinks=sinks)
+            results.append(result)
+            print(result.table())
+            if sig.signum is not None:
+                break
+    if args.json:
+        write_json(results[-1], args.json, compare=results[:-1])
+    if args.plot:
+        plot(results, args.plot)
+    return EXIT_INTERRUPTED if sig.signum is not None else 0
+
+
+def _card_dict(card: Any) -> dict[str, Any]:
+    if hasattr(card, "to_dict"):
+        return json.loads(json.dumps(card.to_dict(), default=str))
+    data = dataclasses.asdict(card) if dataclasses.is_dataclass(card) else dict(vars(card))
+    for key in ("path", "card_path", "onnx_path"):
+        v = getattr(card, key, None)
+        if v is not None:
+            data[key] = v
+    if "path" not in data:
+        files = data.get("files") or {}
+        base = getattr(card, "root", None) or getattr(card, "directory", None)
+        if base is not None and files.get("fp32"):
+            data["path"] = str(Path(base) / files["fp32"])
+    return json.loads(json.dumps(data, default=str))
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from livestyle.stylize.registry import list_models
+
+    cards = [_card_dict(c) for c in list_models()]
+    if args.json:
+        print(json.dumps(cards, indent=2))
+        return 0
+    if not cards:
+        print("no bundled models found")
+        return 0
+    rows = [(c.get("name", ""), c.get("style", ""), c.get("variant", ""), str(c.get("path", ""))) for c in cards]
+    widths = [max(len(r[i]) for r in rows + [("name", "style", "variant", "path")]) for i in range(4)]
+    for r in [("name", "style", "variant", "path")] + rows:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+    return 0
+
+
+# --------------------------------------------------------------------------------------------------- entry
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING if verbose <= 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("livestyle: %(levelname)s: %(message)s"))
+    root = logging.getLogger("livestyle")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        _setup_logging(args.verbose)
+        if args.command is None:  # `livestyle` alone: the default live filter
+            args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "run"])
+        return int(args.func(args))
+    except LivestyleError as exc:
+        print(f"livestyle: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("livestyle: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
+
+
+__all__ = ["main", "build_parser"]

@@ -1,0 +1,640 @@
+"""Where the stages meet: source -> [mask] -> stylizer -> [effects] -> temporal blender -> [compose] -> sinks.
+
+Two loops run the same stage functions:
+
+* sequential (``pipelined=False``): one thread does everything; the un-optimised reference.
+* pipelined (default): a capture thread, an inference thread (ONNX Runtime releases the GIL) and the calling
+  thread for flow / blend / effects / sinks, joined by small bounded queues, so two cores are busy at once.
+  Live sources hand over the newest frame (older ones are dropped and counted); finite sources hand over every
+  frame in order, so a slow stage back-pressures the reader instead of losing frames.
+
+Timings are kept per frame and per stage, plus end-to-end latency (sink time minus capture time), so the bench
+and the run summary read the same numbers. A sink that raises ``SinkError`` is reported once and dropped; the
+run stops when none is left. Sinks and the source are always closed (files finalised) on the way out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from livestyle.config import EffectsConfig, RunConfig
+from livestyle.errors import ConfigError, LivestyleError, SinkError
+from livestyle.frames import Frame
+
+log = logging.getLogger("livestyle.pipeline")
+
+STAGES: tuple[str, ...] = ("capture", "mask", "preprocess", "inference", "postprocess", "effects", "flow",
+                           "blend", "compose", "sink")
+_END = object()  # queue sentinel: the source is exhausted
+_POLL_S = 0.05  # how often blocked threads look at the stop event
+
+
+class StylizerLike(Protocol):
+    """What the pipeline needs from ``livestyle.stylize.Stylizer`` (fakes in tests follow it too)."""
+
+    def preprocess(self, rgb: np.ndarray) -> Any: ...
+
+    def infer(self, tensor: Any) -> Any: ...
+
+    def postprocess(self, tensor: Any, like: np.ndarray) -> np.ndarray: ...
+
+
+# --------------------------------------------------------------------------------------------------- statistics
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+
+
+@dataclass
+class RunStats:
+    """What a run measured. ``stages`` and ``latencies_ms`` hold one value per counted frame (after warm-up)."""
+
+    frames: int = 0
+    elapsed_s: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    stages: dict[str, list[float]] = field(default_factory=dict)
+    dropped: int = 0
+    failed_sinks: list[str] = field(default_factory=list)
+    stop_reason: str = "end"  # end | max_frames | stopped | quit | sinks
+    warmup_frames: int = 0
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def latency(self) -> dict[str, float]:
+        return {f"p{q}": percentile(self.latencies_ms, q) for q in (50, 95, 99)} | {
+            "mean": float(np.mean(self.latencies_ms)) if self.latencies_ms else float("nan")}
+
+    def stage_summary(self) -> dict[str, dict[str, float]]:
+        """{stage: {mean_ms, p50_ms, p95_ms, frames}} in pipeline order, for stages that ran."""
+        out: dict[str, dict[str, float]] = {}
+        names = [s for s in STAGES if s in self.stages] + [s for s in self.stages if s not in STAGES]
+        for name in names:
+            v = self.stages[name]
+            if v:
+                out[name] = {"mean_ms": float(np.mean(v)), "p50_ms": percentile(v, 50),
+                             "p95_ms": percentile(v, 95), "frames": len(v)}
+        return out
+
+
+# --------------------------------------------------------------------------------------------------- live controls
+
+ACTIONS_HANDLED = ("quit", "next_style", "prev_style", "toggle_stylize", "toggle_temporal", "strength_up",
+                   "strength_down", "temporal_up", "temporal_down", "toggle_colors", "next_mask")
+
+
+@dataclass
+class Controls:
+    """Knobs the preview hotkeys (and Python callers) turn while the pipeline runs.
+
+    Plain attributes: each is read once per frame by the thread that needs it, so a change lands on the next frame.
+    """
+
+    n_styles: int = 1
+    style_index: int = 0
+    stylize: bool = True
+    temporal: bool = True
+    temporal_strength: float = 0.7
+    strength: float = 1.0
+    preserve_colors: bool = False
+    mask: str = "none"
+    style_names: tuple[str, ...] = ()
+    step: float = 0.1
+
+    def apply(self, action: str) -> str | None:
+        """Apply one preview action; returns a status line to show (None for ``quit`` or unknown actions)."""
+        from livestyle.config import MASK_MODES
+
+        if action == "next_style" or action == "prev_style":
+            self.style_index = (self.style_index + (1 if action == "next_style" else -1)) % max(1, self.n_styles)
+            name = self.style_names[self.style_index] if self.style_names else str(self.style_index)
+            return f"style {self.style_index + 1}/{self.n_styles}: {name}"
+        if action == "toggle_stylize":
+            self.stylize = not self.stylize
+            return f"stylize {'on' if self.stylize else 'off'}"
+        if action == "toggle_temporal":
+            self.temporal = not self.temporal
+            return f"temporal {'on' if self.temporal else 'off'}"
+        if action in ("strength_up", "strength_down"):
+            d = self.step if action == "strength_up" else -self.step
+            self.strength = round(min(1.0, max(0.0, self.strength + d)), 3)
+            return f"strength {self.strength:.1f}"
+        if action in ("temporal_up", "temporal_down"):
+            d = self.step if action == "temporal_up" else -self.step
+            self.temporal_strength = round(min(0.95, max(0.0, self.temporal_strength + d)), 3)
+            return f"temporal strength {self.temporal_strength:.1f}"
+        if action == "toggle_colors":
+            self.preserve_colors = not self.preserve_colors
+            return f"preserve colours {'on' if self.preserve_colors else 'off'}"
+        if action == "next_mask":
+            self.mask = MASK_MODES[(MASK_MODES.index(self.mask) + 1) % len(MASK_MODES)]
+            return f"mask {self.mask}"
+        return None
+
+
+# --------------------------------------------------------------------------------------------------- the pipeline
+
+
+@dataclass
+class _Item:
+    frame: Frame
+    style: int
+    stylized: np.ndarray | None = None
+    mask: np.ndarray | None = None
+    times: dict[str, float] = field(default_factory=dict)
+
+
+class _AnyEvent:
+    """Set when either event is: the user's stop request or the pipeline's own end."""
+
+    def __init__(self, *events: threading.Event) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(e.is_set() for e in self.events)
+
+
+def _ms(t0: float) -> float:
+    return (time.perf_counter() - t0) * 1000.0
+
+
+class Pipeline:
+    """Runs frames from ``source`` through the stages into ``sinks``; owns (and closes) both.
+
+    ``stylizers`` are preloaded sessions the ``style_index`` control switches between. ``blender`` is a
+    ``TemporalBlender`` (or None for no temporal stage), ``segmenter`` a ``PersonSegmenter`` (only called when the
+    mask mode is not ``none``). ``warmup`` output frames are excluded from the statistics.
+    """
+
+    def __init__(self, source: Any, stylizers: Sequence[StylizerLike], sinks: Sequence[Any], *,
+                 blender: Any = None, segmenter: Any = None, effects: EffectsConfig = EffectsConfig(),
+                 temporal: bool = True, pipelined: bool = True, max_frames: int | None = None, warmup: int = 0,
+                 stop_event: threading.Event | None = None, on_frame: Callable[[Frame], None] | None = None,
+                 style_names: Sequence[str] = (), queue_size: int = 1) -> None:
+        if not stylizers:
+            raise ConfigError("no model to run: give --model NAME (see `livestyle models`)")
+        self.source = source
+        self.stylizers = list(stylizers)
+        self.sinks = list(sinks)
+        self.blender = blender
+        self.segmenter = segmenter
+        self.pipelined = pipelined
+        self.max_frames = max_frames
+        self.warmup = warmup
+        self.stop_event = stop_event or threading.Event()
+        self.on_frame = on_frame
+        self.queue_size = max(1, queue_size)
+        t_strength = getattr(getattr(blender, "config", None), "strength", 0.7)
+        self.controls = Controls(n_styles=len(self.stylizers), temporal=temporal and blender is not None,
+                                 temporal_strength=float(t_strength), strength=effects.strength,
+                                 preserve_colors=effects.preserve_colors, mask=effects.mask,
+                                 style_names=tuple(style_names))
+        self.stats = RunStats(warmup_frames=warmup)
+        self._closed = False
+        self._errors: list[BaseException] = []
+        self._halt = threading.Event()
+        self._stopping = _AnyEvent(self.stop_event, self._halt)
+        self._queue_drops = 0
+        self._out_count = 0
+        self._t_start = 0.0
+        self._last_style = 0
+        self._blending = False
+        self._blend_strength = float(t_strength)
+
+    # ----------------------------------------------------------------------------------------------- stages
+
+    def _capture(self) -> _Item | None:
+        t0 = time.perf_counter()
+        frame = self.source.read()
+        if frame is None:
+            return None
+        item = _Item(frame=frame, style=self.controls.style_index)
+        item.times["capture"] = _ms(t0)
+        return item
+
+    def _stylize(self, item: _Item) -> _Item:
+        """Mask (if wanted) and the stylizer: the part that runs on the inference thread."""
+        c = self.controls
+        img = item.frame.image
+        if c.mask != "none" and self.segmenter is not None:
+            t0 = time.perf_counter()
+            item.mask = self.segmenter(img)
+            item.times["mask"] = _ms(t0)
+        if not c.stylize:
+            item.stylized = None
+            return item
+        model = self.stylizers[item.style % len(self.stylizers)]
+        t0 = time.perf_counter()
+        x = model.preprocess(img)
+        t1 = time.perf_counter()
+        y = model.infer(x)
+        t2 = time.perf_counter()
+        out = model.postprocess(y, like=img)
+        t3 = time.perf_counter()
+        item.times.update(preprocess=(t1 - t0) * 1e3, inference=(t2 - t1) * 1e3, postprocess=(t3 - t2) * 1e3)
+        item.stylized = out
+        return item
+
+    def _finish(self, item: _Item) -> np.ndarray:
+        """Effects, temporal blend and mask compose: the output side, on the calling thread."""
+        c = self.controls
+        img = item.frame.image
+        if item.stylized is None:  # stylize off: the original goes out untouched
+            self._reset_blender()
+            return img
+        out = item.stylized
+        if c.strength < 1.0 or c.preserve_colors:
+            from livestyle import effects
+
+            t0 = time.perf_counter()
+            if c.preserve_colors:
+                out = effects.preserve_colors(img, out)
+            if c.strength < 1.0:
+                out = effects.mix(img, out, c.strength)
+            item.times["effects"] = _ms(t0)
+        if self.blender is not None and c.temporal:
+            if item.style != self._last_style:  # a new style: do not smear the old one into it
+                self._reset_blender()
+            self._retune_blender(c.temporal_strength)
+            t0 = time.perf_counter()
+            motion = self.blender.estimate_motion(img)
+            t1 = time.perf_counter()
+            out = self.blender.blend(out, motion)
+            item.times.update(flow=(t1 - t0) * 1e3, blend=_ms(t1))
+            self._blending = True
+        else:
+            self._reset_blender()
+        self._last_style = item.style
+        if c.mask != "none" and item.mask is not None:
+            from livestyle.segment import compose
+
+            t0 = time.perf_counter()
+            out = compose(img, out, item.mask, c.mask)
+            item.times["compose"] = _ms(t0)
+        return out
+
+    def _reset_blender(self) -> None:
+        if self._blending and self.blender is not None:
+            self.blender.reset()
+        self._blending = False
+
+    def _retune_blender(self, strength: float) -> None:
+        """Carry a new temporal strength into the blender (its config is frozen, so swap in a copy)."""
+        if abs(strength - self._blend_strength) < 1e-9:
+            return
+        self._blend_strength = strength
+        cfg = getattr(self.blender, "config", None)
+        if cfg is not None and dataclasses.is_dataclass(cfg):
+            try:
+                self.blender.config = dataclasses.replace(cfg, strength=strength)
+                return
+            except (AttributeError, TypeError, dataclasses.FrozenInstanceError):
+                pass
+        if hasattr(self.blender, "strength"):
+            self.blender.strength = strength
+
+    def _emit(self, item: _Item, out: np.ndarray) -> None:
+        """Write to every sink, drop broken ones, account the frame, poll preview actions."""
+        frame = item.frame.with_image(out)
+        t0 = time.perf_counter()
+        for sink in list(self.sinks):
+            try:
+                sink.write(frame)
+            except (SinkError, OSError) as exc:
+                self._drop_sink(sink, exc)
+        now = time.perf_counter()
+        item.times["sink"] = (now - t0) * 1e3
+        self._out_count += 1
+        if self._out_count == self.warmup:
+            self._t_start = now  # statistics start after the last warm-up frame
+        elif self._out_count > self.warmup:
+            self.stats.frames += 1
+            self.stats.elapsed_s = now - self._t_start
+            self.stats.latencies_ms.append((now - item.frame.timestamp) * 1e3)
+            for k, v in item.times.items():
+                self.stats.stages.setdefault(k, []).append(v)
+        if self.on_frame is not None:
+            self.on_frame(frame)
+        self._poll_actions()
+        if not self.sinks:
+            self._stop("sinks")
+        elif self.max_frames is not None and self._out_count >= self.max_frames:
+            self._stop("max_frames")
+
+    def _drop_sink(self, sink: Any, exc: BaseException) -> None:
+        name = getattr(sink, "name", type(sink).__name__)
+        log.warning("sink %s failed and was removed: %s", name, exc)
+        self.stats.failed_sinks.append(str(name))
+        self.sinks.remove(sink)
+        with contextlib.suppress(Exception):
+            sink.close()
+
+    def _poll_actions(self) -> None:
+        for sink in self.sinks:
+            poll = getattr(sink, "poll_action", None)
+            if poll is None:
+                continue
+            action = poll()
+            while action is not None:
+                if action == "quit":
+                    self._stop("quit")
+                    return
+                text = self.controls.apply(action)
+                show = getattr(sink, "show_status", None)
+                if text and show is not None:
+                    show(text)
+                action = poll()
+
+    def _stop(self, reason: str) -> None:
+        if not self._stopping.is_set():
+            self.stats.stop_reason = reason
+        self._halt.set()
+
+    # ----------------------------------------------------------------------------------------------- loops
+
+    def run(self) -> RunStats:
+        """Run until the source ends, ``max_frames`` are out, every sink failed, or ``stop_event`` is set."""
+        self._t_start = time.perf_counter()
+        try:
+            if self.pipelined:
+                self._run_pipelined()
+            else:
+                self._run_sequential()
+        finally:
+            self.stats.dropped = int(getattr(self.source, "dropped", 0) or 0) + self._queue_drops
+            self.close()
+        if self.stop_event.is_set() and self.stats.stop_reason == "end":  # set from outside (e.g. a signal)
+            self.stats.stop_reason = "stopped"
+        return self.stats
+
+    def _run_sequential(self) -> None:
+        while not self._stopping.is_set():
+            item = self._capture()
+            if item is None:
+                break
+            self._stylize(item)
+            self._emit(item, self._finish(item))
+
+    def _run_pipelined(self) -> None:
+        q_in: queue.Queue = queue.Queue(maxsize=self.queue_size)
+        q_out: queue.Queue = queue.Queue(maxsize=self.queue_size)
+        live = bool(getattr(self.source, "is_live", False))
+        stop = self._stopping
+
+        def put(q: queue.Queue, obj: object) -> bool:
+            while not stop.is_set():
+                try:
+                    q.put(obj, timeout=_POLL_S)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def guarded(fn: Callable[[], None]) -> Callable[[], None]:
+            def body() -> None:
+                try:
+                    fn()
+                except BaseException as exc:  # surfaced on the calling thread
+                    self._errors.append(exc)
+                    self._halt.set()
+            return body
+
+        def capture_loop() -> None:
+            n = 0
+            while not stop.is_set():
+                if not live and self.max_frames is not None and n >= self.max_frames:
+                    put(q_in, _END)
+                    return
+                item = self._capture()
+                if item is None:
+                    put(q_in, _END)
+                    return
+                n += 1
+                if live:  # newest frame wins: replace what the inference thread has not taken yet
+                    while True:
+                        try:
+                            q_in.put_nowait(item)
+                            break
+                        except queue.Full:
+                            with contextlib.suppress(queue.Empty):
+                                q_in.get_nowait()
+                                self._queue_drops += 1
+                else:
+                    put(q_in, item)
+
+        def infer_loop() -> None:
+            while not stop.is_set():
+                try:
+                    item = q_in.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    put(q_out, _END)
+                    return
+                item.style = self.controls.style_index
+                put(q_out, self._stylize(item))
+
+        threads = [threading.Thread(target=guarded(capture_loop), name="livestyle-capture", daemon=True),
+                   threading.Thread(target=guarded(infer_loop), name="livestyle-infer", daemon=True)]
+        for t in threads:
+            t.start()
+        try:
+            while not stop.is_set():
+                try:
+                    item = q_out.get(timeout=_POLL_S)
+                except queue.Empty:
+                    continue
+                if item is _END:
+                    break
+                self._emit(item, self._finish(item))
+        finally:
+            self._halt.set()  # release the workers (a natural end is not a stop request)
+            for t in threads:
+                t.join(timeout=1.0)
+            if self._errors:
+                raise self._errors[0]
+
+    # ----------------------------------------------------------------------------------------------- lifecycle
+
+    def close(self) -> None:
+        """Close every sink and the source; safe to call twice. Errors while closing are logged, not raised."""
+        if self._closed:
+            return
+        self._closed = True
+        for sink in self.sinks:
+            try:
+                sink.close()
+            except Exception as exc:  # keep closing the others: their files must be finalised too
+                log.warning("closing sink %s failed: %s", getattr(sink, "name", sink), exc)
+        try:
+            self.source.close()
+        except Exception as exc:
+            log.warning("closing the source failed: %s", exc)
+
+    def __enter__(self) -> "Pipeline":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# --------------------------------------------------------------------------------------------------- signals
+
+
+class SignalStop:
+    """Context manager: SIGINT/SIGTERM set ``event`` (the loop ends within a second); a second SIGINT raises
+    KeyboardInterrupt for a user who really wants out. ``signum`` is the first signal received."""
+
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+        self.signum: int | None = None
+        self._old: dict[int, Any] = {}
+
+    def _handler(self, signum: int, _frame: Any) -> None:
+        if self.signum is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        self.signum = signum
+        self.event.set()
+
+    def __enter__(self) -> "SignalStop":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+
+# --------------------------------------------------------------------------------------------------- building
+
+
+class ImageFileSink:
+    """Writes the (last) frame to one image file: ``livestyle stylize photo.jpg -o out.png``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.name = f"image:{self.path}"
+        self.frames = 0
+
+    def write(self, frame: Frame) -> None:
+        import cv2
+
+        if self.frames:
+            raise SinkError(f"{self.path} is one image but the input has several frames: "
+                            "write to a folder or an .mp4 instead")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ok = cv2.imwrite(str(self.path), cv2.cvtColor(frame.image, cv2.COLOR_RGB2BGR))
+        if not ok:
+            raise SinkError(f"could not write image {self.path}: check the extension and that the folder is writable")
+        self.frames += 1
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> "ImageFileSink":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+VIDEO_EXTS = (".mp4", ".mkv", ".mov", ".avi", ".webm", ".m4v")
+
+
+def _audio_source(spec: str | None) -> str | None:
+    """The file to copy audio from: a file source that is a video."""
+    if spec and Path(spec).suffix.lower() in VIDEO_EXTS and Path(spec).is_file():
+        return spec
+    return None
+
+
+def load_stylizers(config: RunConfig) -> tuple[list[Any], list[str]]:
+    """Load the main model and every ``styles`` model up front, so switching styles never stalls a frame."""
+    from livestyle.stylize.registry import default_model, find_model
+    from livestyle.stylize.stylizer import Stylizer
+
+    m = config.model
+    names: list[str] = []
+    if m.model is not None:
+        names.append(m.model)
+    names += [s for s in m.styles if s not in names]
+    cards = [find_model(n) for n in names] if names else [default_model()]
+    threads = m.threads if m.threads is not None else (1 if config.pipelined else None)
+    models = [Stylizer(card, device=m.device, size=m.size, scale=m.scale, threads=threads) for card in cards]
+    return models, [card.name for card in cards]
+
+
+def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = None, warmup: int = 0,
+                   on_frame: Callable[[Frame], None] | None = None, sinks: Sequence[Any] | None = None,
+                   source: Any = None) -> Pipeline:
+    """Open the source, load the models and open the sinks that ``config`` names, then wire them.
+
+    ``sinks``/``source`` replace the configured ones (the bench passes a null sink, ``stylize`` its own).
+    Whatever was opened is closed again if a later step fails, so a bad sink spec leaves no half-written file.
+    """
+    from livestyle.capture.registry import default_source, open_source
+
+    opened: list[Any] = []
+    try:
+        if source is None:
+            spec = config.source.spec
+            source = open_source(spec, size=config.source.size) if spec else default_source()
+        opened.append(source)
+        models, names = load_stylizers(config)
+        from livestyle.temporal import TemporalBlender, TemporalConfig
+
+        # Always build the blender (enabled), so the preview's temporal toggle can turn it on later.
+        temporal_cfg = config.temporal if config.temporal is not None else TemporalConfig()
+        temporal_on = bool(getattr(temporal_cfg, "enabled", True))
+        blender = TemporalBlender(dataclasses.replace(temporal_cfg, enabled=True))
+        segmenter = None
+        if config.effects.mask != "none":
+            from livestyle.segment import PersonSegmenter
+
+            segmenter = PersonSegmenter()
+        if sinks is None:
+            from livestyle.sinks.registry import default_sink_spec, open_sink
+
+            specs = [str(s) for s in config.sinks.specs] or [default_sink_spec()]
+            fps = float(getattr(source, "fps", 0.0) or 0.0) or 30.0
+            sinks = []
+            for s in specs:
+                sink = open_sink(s, size=tuple(source.size), fps=fps, audio_from=_audio_source(config.source.spec),
+                                 host=config.sinks.host, token=config.sinks.token)
+                opened.append(sink)
+                sinks.append(sink)
+        return Pipeline(source, models, sinks, blender=blender, segmenter=segmenter, effects=config.effects,
+                        temporal=temporal_on, pipelined=config.pipelined, max_frames=config.max_frames,
+                        warmup=warmup, stop_event=stop_event, on_frame=on_frame, style_names=names)
+    except BaseException:
+        for obj in reversed(opened):
+            with contextlib.suppress(Exception):
+                obj.close()
+        raise
+
+
+@contextlib.contextmanager
+def stopping_on_signals(event: threading.Event) -> Iterator[SignalStop]:
+    with SignalStop(event) as s:
+        yield s
+
+
+__all__ = ["Pipeline", "RunStats", "Controls", "SignalStop", "ImageFileSink", "build_pipeline", "load_stylizers",
+           "stopping_on_signals", "STAGES", "LivestyleError"]
