@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -25,11 +26,22 @@ def list_models(models_dir: str | Path | None = None) -> list[ModelCard]:
         return []
     cards = []
     for path in sorted(folder.glob("*.json")):
+        if not _is_style_card(path):
+            continue
         try:
             cards.append(load_card(path))
         except ModelError as exc:
             log.warning("skipping %s", exc)
     return sorted(cards, key=lambda c: c.name)
+
+
+def _is_style_card(path: Path) -> bool:
+    """Other model kinds (e.g. the segmentation card, ``"kind": "segmentation"``) share models/: skip them."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return True  # let load_card report it
+    return not (isinstance(data, dict) and data.get("kind", "style") != "style")
 
 
 def find_model(name_or_path: str | Path, models_dir: str | Path | None = None) -> ModelCard:

@@ -60,7 +60,7 @@ class Stylizer:
             w, h = width * f, height * f
         else:
             return _ceil_to(width, m), _ceil_to(height, m)  # native: padded up, cropped after
-        return max(m, int(round(w / m)) * m), max(m, int(round(h / m)) * m)
+        return max(m, int(w / m + 0.5) * m), max(m, int(h / m + 0.5) * m)  # round half up
 
     def _is_padded(self, width: int, height: int) -> bool:
         """True when the frame runs at native size, reflect-padded up to the size multiple (no resampling)."""

@@ -30,7 +30,10 @@ class TemporalConfig:
     photo_sigma: grey-level scale of the photometric confidence; scene_cut: mean motion-compensated grey
     difference above which the state resets; interpolation: remap of the previous output ("cubic" keeps
     texture detail over many frames where "linear" blurs it); still_px: flows below this (full-res pixels)
-    snap to zero so a still camera is not resampled every frame.
+    snap to zero so a still camera is not resampled every frame; still_gain/noise_level: where the
+    motion-compensated input changed by no more than sensor noise (grey levels on the small frame), the
+    weight of the past rises towards ``min(0.95, strength * still_gain)``, since an unchanged input should
+    give an unchanged output (this is what holds a still scene's flicker under 1.5 grey levels).
     """
 
     enabled: bool = True
@@ -42,6 +45,8 @@ class TemporalConfig:
     scene_cut: float = 30.0
     interpolation: str = "cubic"
     still_px: float = 0.25
+    still_gain: float = 1.3
+    noise_level: float = 2.0
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength < 1.0:
@@ -52,8 +57,10 @@ class TemporalConfig:
             raise ConfigError(f"unknown flow preset {self.flow_preset!r}: use one of {', '.join(PRESETS)}")
         if self.interpolation not in INTERPOLATIONS:
             raise ConfigError(f"unknown interpolation {self.interpolation!r}: use one of {', '.join(INTERPOLATIONS)}")
-        if self.photo_sigma <= 0 or self.scene_cut <= 0 or self.still_px < 0:
-            raise ConfigError("temporal photo_sigma and scene_cut must be > 0 and still_px >= 0")
+        if self.photo_sigma <= 0 or self.scene_cut <= 0 or self.still_px < 0 or self.noise_level <= 0:
+            raise ConfigError("temporal photo_sigma, scene_cut and noise_level must be > 0, still_px >= 0")
+        if not 1.0 <= self.still_gain <= 2.0:
+            raise ConfigError(f"temporal still_gain {self.still_gain} is out of range: use 1 (off) to 2")
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ class Motion:
     """Flow from the current input frame back to the previous one (small scale) and how far to trust it."""
 
     flow: np.ndarray          # h x w x 2 float32, current -> previous, in small-frame pixels
-    confidence: np.ndarray    # h x w float32 in [0, 1]
+    confidence: np.ndarray    # h x w float32: weight of the warped past relative to ``strength`` (0 .. still_gain)
     frame_size: tuple[int, int]  # (W, H) of the full-resolution frames
     still: bool = False       # the whole flow is below still_px: warp is the identity
 
@@ -95,13 +102,17 @@ class TemporalBlender:
             return None
         flow_bw = self._flow(gray, prev)
         warped = backward_warp(prev, flow_bw, "linear")
-        conf = photometric_confidence(gray, warped, self.config.photo_sigma)
-        residual = float(cv2.absdiff(gray, warped).mean())
+        diff = cv2.absdiff(gray, warped)
+        residual = float(diff.mean())
         if residual > self.config.scene_cut:
             self.cuts += 1
             log.debug("scene cut (residual %.1f grey levels): temporal state reset", residual)
             self._prev_output = None
             return None
+        conf = photometric_confidence(gray, warped, self.config.photo_sigma)
+        if self.config.still_gain > 1.0:
+            d = cv2.blur(diff, (3, 3)).astype(np.float32) * np.float32(1.0 / self.config.noise_level)
+            conf *= 1.0 + (self.config.still_gain - 1.0) * np.exp(-d * d)
         if self.config.fb_check:
             flow_fw = self._flow(prev, gray)
             conf *= fb_consistency(flow_bw, flow_fw)
@@ -127,6 +138,7 @@ class TemporalBlender:
                                borderMode=cv2.BORDER_REPLICATE)
         c = cv2.resize(motion.confidence, (W, H), interpolation=cv2.INTER_LINEAR)
         c *= np.float32(self.config.strength)
+        np.minimum(c, np.float32(0.95), out=c)
         # cv2.blendLinear does the per-pixel weighted sum in one pass on uint8 (7x faster than numpy here).
         out = cv2.blendLinear(warped, stylized_rgb, c, 1.0 - c)
         self._prev_output = out
