@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also write to these outputs (default: none, a null sink)")
     bench.add_argument("--sequential", action="store_true", help="measure the one-thread reference mode")
     bench.add_argument("--compare", action="store_true", help="measure sequential then pipelined")
+    bench.add_argument("--prefetch", action="store_true",
+                       help="read-ahead capture thread (what `stylize` uses): more throughput, more latency")
     bench.add_argument("--json", metavar="F", help="write the figures as JSON")
     bench.add_argument("--plot", metavar="F", help="write a chart of stage times and latency (PNG)")
     bench.set_defaults(func=cmd_bench)
@@ -223,7 +225,7 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     if out.resolve() == src_path.resolve():
         raise ConfigError(f"output {out} is the input: choose another path")
     config = RunConfig(source=SourceConfig(str(src_path)), model=_model_config(args), temporal=_temporal_config(args),
-                       effects=_effects(args), pipelined=not args.sequential)
+                       effects=_effects(args), pipelined=not args.sequential, prefetch=True)
     stop = threading.Event()
     source = open_source(str(src_path))
     try:
@@ -299,6 +301,7 @@ def _folder_sink(out: Path, src_path: Path, source: Any) -> Any:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from livestyle.bench import plot, run_bench, write_json
+    from livestyle.pipeline import SignalStop
 
     modes = [False, True] if args.compare else [not args.sequential]
     results = []
@@ -307,7 +310,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         for pipelined in modes:
             run = RunConfig(source=SourceConfig(args.source, args.capture_size), model=_model_config(args),
                             temporal=_temporal_config(args), effects=_effects(args),
-                            sinks=SinkConfig(tuple(args.sink)), pipelined=pipelined)
+                            sinks=SinkConfig(tuple(args.sink)), pipelined=pipelined, prefetch=args.prefetch)
             sinks = None
             if args.sink:
                 from livestyle.sinks.registry import open_sink

@@ -191,6 +191,7 @@ class RunConfig:
     sinks: SinkConfig = field(default_factory=SinkConfig)
     max_frames: int | None = None
     pipelined: bool = True
+    prefetch: bool = False  # read-ahead thread for finite sources (offline throughput; +1 frame of latency)
 
 
 @dataclass(frozen=True)
@@ -213,5 +214,5 @@ class BenchConfig:
                                                 "strength": getattr(t, "strength", None)},
             "strength": r.effects.strength, "preserve_colors": r.effects.preserve_colors,
             "mask": r.effects.mask, "sinks": [str(s) for s in r.sinks.specs],
-            "pipelined": r.pipelined, "frames": self.frames, "warmup": self.warmup,
+            "pipelined": r.pipelined, "prefetch": r.prefetch, "frames": self.frames, "warmup": self.warmup,
         }

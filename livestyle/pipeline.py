@@ -3,10 +3,11 @@
 Two loops run the same stage functions:
 
 * sequential (``pipelined=False``): one thread does everything; the un-optimised reference.
-* pipelined (default): a capture thread, an inference thread (ONNX Runtime releases the GIL) and the calling
-  thread for flow / blend / effects / sinks, joined by small bounded queues, so two cores are busy at once.
-  Live sources hand over the newest frame (older ones are dropped and counted); finite sources hand over every
-  frame in order, so a slow stage back-pressures the reader instead of losing frames.
+* pipelined (default): an inference thread (capture, mask, stylizer; ONNX Runtime releases the GIL) and the
+  calling thread (effects, flow, blend, compose, sinks), joined by a one-frame hand-off, so two cores are busy at
+  once; ``prefetch`` adds a read-ahead capture thread for files. Live sources hand over their newest frame (the
+  source drops and counts older ones); finite sources give every frame in order, so a slow stage back-pressures
+  the reader instead of losing frames.
 
 Timings are kept per frame and per stage, plus end-to-end latency (sink time minus capture time), so the bench
 and the run summary read the same numbers. A sink that raises ``SinkError`` is reported once and dropped; the
@@ -184,7 +185,7 @@ class Pipeline:
                  blender: Any = None, segmenter: Any = None, effects: EffectsConfig = EffectsConfig(),
                  temporal: bool = True, pipelined: bool = True, max_frames: int | None = None, warmup: int = 0,
                  stop_event: threading.Event | None = None, on_frame: Callable[[Frame], None] | None = None,
-                 style_names: Sequence[str] = (), queue_size: int = 1) -> None:
+                 style_names: Sequence[str] = (), queue_size: int = 1, prefetch: bool = False) -> None:
         if not stylizers:
             raise ConfigError("no model to run: give --model NAME (see `livestyle models`)")
         self.source = source
@@ -198,6 +199,7 @@ class Pipeline:
         self.stop_event = stop_event or threading.Event()
         self.on_frame = on_frame
         self.queue_size = max(1, queue_size)
+        self.prefetch = prefetch
         t_strength = getattr(getattr(blender, "config", None), "strength", 0.7)
         self.controls = Controls(n_styles=len(self.stylizers), temporal=temporal and blender is not None,
                                  temporal_strength=float(t_strength), strength=effects.strength,
@@ -208,7 +210,6 @@ class Pipeline:
         self._errors: list[BaseException] = []
         self._halt = threading.Event()
         self._stopping = _AnyEvent(self.stop_event, self._halt)
-        self._queue_drops = 0
         self._out_count = 0
         self._t_start = 0.0
         self._last_style = 0
@@ -375,7 +376,7 @@ class Pipeline:
             else:
                 self._run_sequential()
         finally:
-            self.stats.dropped = int(getattr(self.source, "dropped", 0) or 0) + self._queue_drops
+            self.stats.dropped = int(getattr(self.source, "dropped", 0) or 0)
             self.close()
         if self.stop_event.is_set() and self.stats.stop_reason == "end":  # set from outside (e.g. a signal)
             self.stats.stop_reason = "stopped"
@@ -390,19 +391,36 @@ class Pipeline:
             self._emit(item, self._finish(item))
 
     def _run_pipelined(self) -> None:
-        q_in: queue.Queue = queue.Queue(maxsize=self.queue_size)
-        q_out: queue.Queue = queue.Queue(maxsize=self.queue_size)
-        live = bool(getattr(self.source, "is_live", False))
-        stop = self._stopping
+        """Two or three threads: [capture ->] inference -> output.
 
-        def put(q: queue.Queue, obj: object) -> bool:
+        Each hand-off is gated by credits (``queue_size`` each) that are taken *before* a frame is read, so a frame
+        is captured only when the next stage can take it soon: no frame ages in a queue, which keeps end-to-end
+        latency near max(inference, output) + output instead of growing with every queued frame. Live sources already
+        hand over their newest frame (the source's own reader thread overwrites one slot), so the inference thread
+        reads them inline. ``prefetch`` adds a read-ahead thread for finite sources whose decoding is costly
+        (``stylize``), trading one frame period of latency for throughput.
+        """
+        live = bool(getattr(self.source, "is_live", False))
+        prefetch = self.prefetch and not live
+        stop = self._stopping
+        q_in: queue.SimpleQueue = queue.SimpleQueue()
+        q_out: queue.SimpleQueue = queue.SimpleQueue()
+        in_credits = threading.Semaphore(self.queue_size)
+        out_credits = threading.Semaphore(self.queue_size)
+
+        def acquire(sem: threading.Semaphore) -> bool:
+            while not stop.is_set():
+                if sem.acquire(timeout=_POLL_S):
+                    return True
+            return False
+
+        def take(q: queue.SimpleQueue) -> Any:
             while not stop.is_set():
                 try:
-                    q.put(obj, timeout=_POLL_S)
-                    return True
-                except queue.Full:
+                    return q.get(timeout=_POLL_S)
+                except queue.Empty:
                     continue
-            return False
+            return None
 
         def guarded(fn: Callable[[], None]) -> Callable[[], None]:
             def body() -> None:
@@ -413,53 +431,49 @@ class Pipeline:
                     self._halt.set()
             return body
 
+        def read_one(n: int) -> Any:
+            if not live and self.max_frames is not None and n >= self.max_frames:
+                return _END
+            item = self._capture()
+            return _END if item is None else item
+
         def capture_loop() -> None:
             n = 0
-            while not stop.is_set():
-                if not live and self.max_frames is not None and n >= self.max_frames:
-                    put(q_in, _END)
-                    return
-                item = self._capture()
-                if item is None:
-                    put(q_in, _END)
+            while acquire(in_credits):
+                item = read_one(n)
+                q_in.put(item)
+                if item is _END:
                     return
                 n += 1
-                if live:  # newest frame wins: replace what the inference thread has not taken yet
-                    while True:
-                        try:
-                            q_in.put_nowait(item)
-                            break
-                        except queue.Full:
-                            with contextlib.suppress(queue.Empty):
-                                q_in.get_nowait()
-                                self._queue_drops += 1
-                else:
-                    put(q_in, item)
 
         def infer_loop() -> None:
-            while not stop.is_set():
-                try:
-                    item = q_in.get(timeout=_POLL_S)
-                except queue.Empty:
-                    continue
+            n = 0
+            while acquire(out_credits):
+                if prefetch:
+                    item = take(q_in)
+                    if item is None:
+                        return
+                    in_credits.release()
+                else:
+                    item = read_one(n)
                 if item is _END:
-                    put(q_out, _END)
+                    q_out.put(_END)
                     return
+                n += 1
                 item.style = self.controls.style_index
-                put(q_out, self._stylize(item))
+                q_out.put(self._stylize(item))
 
-        threads = [threading.Thread(target=guarded(capture_loop), name="livestyle-capture", daemon=True),
-                   threading.Thread(target=guarded(infer_loop), name="livestyle-infer", daemon=True)]
+        threads = [threading.Thread(target=guarded(infer_loop), name="livestyle-infer", daemon=True)]
+        if prefetch:
+            threads.append(threading.Thread(target=guarded(capture_loop), name="livestyle-capture", daemon=True))
         for t in threads:
             t.start()
         try:
-            while not stop.is_set():
-                try:
-                    item = q_out.get(timeout=_POLL_S)
-                except queue.Empty:
-                    continue
-                if item is _END:
+            while True:
+                item = take(q_out)
+                if item is None or item is _END:
                     break
+                out_credits.release()  # the inference thread may read the next frame while this one finishes
                 self._emit(item, self._finish(item))
         finally:
             self._halt.set()  # release the workers (a natural end is not a stop request)
@@ -622,7 +636,8 @@ def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = No
                 sinks.append(sink)
         return Pipeline(source, models, sinks, blender=blender, segmenter=segmenter, effects=config.effects,
                         temporal=temporal_on, pipelined=config.pipelined, max_frames=config.max_frames,
-                        warmup=warmup, stop_event=stop_event, on_frame=on_frame, style_names=names)
+                        warmup=warmup, stop_event=stop_event, on_frame=on_frame, style_names=names,
+                        prefetch=config.prefetch)
     except BaseException:
         for obj in reversed(opened):
             with contextlib.suppress(Exception):
