@@ -204,16 +204,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _input_names(path: Path) -> list[str] | None:
-    """File names of a folder source, in the order the folder source reads them (for a folder output)."""
-    from livestyle.capture import registry
-
-    lister = getattr(registry, "list_frames", None) or getattr(registry, "list_images", None)
-    if lister is not None:
-        return [Path(p).name for p in lister(path)]
-    return sorted(p.name for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTS)
-
-
 def cmd_stylize(args: argparse.Namespace) -> int:
     from livestyle.capture.registry import open_source
     from livestyle.pipeline import ImageFileSink, SignalStop, build_pipeline
@@ -249,17 +239,17 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit="frame", desc="stylize", disable=args.no_progress, leave=False)
     with SignalStop(stop) as sig:
         try:
-            pipe = build_pipeline(config, stop_event=stop, sinks=sinks, source=source,
-                                  on_frame=lambda _f: bar.update(1))
+            pipe = build_pipeline(config, stop_event=stop, sinks=sinks, source=source)
         except BaseException:
             for s in sinks:
                 s.close()
             source.close()
-            bar.close()
             raise
+        # the bar starts once the models are loaded, so an error above is a clean line of its own
+        bar = tqdm(total=total, unit="frame", desc="stylize", disable=args.no_progress, leave=False)
+        pipe.on_frame = lambda _f: bar.update(1)
         try:
             stats = pipe.run()
         finally:
@@ -284,19 +274,12 @@ def _frame_count(source: Any) -> int | None:
 
 
 def _folder_sink(out: Path, src_path: Path, source: Any) -> Any:
-    """A folder of PNG frames named like the input frames (or frame_000000.png for a video)."""
-    from livestyle.sinks import registry as sinks
+    """A folder of PNG frames named like the input frames (numbered for a video)."""
+    from livestyle.sinks.registry import open_sink
 
-    names = None
-    if src_path.is_dir():
-        names = getattr(source, "names", None) or _input_names(src_path)
-        names = [str(Path(n).with_suffix(".png").name) for n in names]
-    elif src_path.suffix.lower() in IMAGE_EXTS:
-        names = [src_path.with_suffix(".png").name]
-    folder_cls = getattr(sinks, "FolderSink", None)
-    if names is not None and folder_cls is not None:
-        return folder_cls(out, names=names)
-    return sinks.open_sink(f"folder:{out}", size=tuple(source.size), fps=float(getattr(source, "fps", 0) or 30.0))
+    names = getattr(source, "names", None)
+    return open_sink(f"folder:{out}", size=tuple(source.size), fps=float(getattr(source, "fps", 0) or 30.0),
+                     names=list(names) if names else None)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

@@ -84,11 +84,12 @@ def parse_mask(text: str) -> str:
     return value
 
 
-def parse_port(text: str) -> int:
-    """A TCP port in [1, 65535]."""
+def parse_port(text: str, allow_zero: bool = False) -> int:
+    """A TCP port in [1, 65535] (0 too when ``allow_zero``: the system picks a free one)."""
     value = text.strip() if isinstance(text, str) else ""
-    if not value.isascii() or not value.isdigit() or len(value) > 5 or not 1 <= int(value) <= 65535:
-        raise ConfigError(f"bad port {_shown(str(text))}: expected a number from 1 to 65535, e.g. 8080")
+    low = 0 if allow_zero else 1
+    if not value.isascii() or not value.isdigit() or len(value) > 5 or not low <= int(value) <= 65535:
+        raise ConfigError(f"bad port {_shown(str(text))}: expected a number from {low} to 65535, e.g. 8080")
     return int(value)
 
 
@@ -119,22 +120,26 @@ class SinkSpec:
 
 
 def parse_sink_spec(text: str) -> SinkSpec:
-    """``preview``, ``vcam``, ``file:PATH``, ``folder:DIR`` or ``http:PORT``."""
+    """``preview``, ``vcam[:DEVICE]``, ``file:PATH``, ``folder:DIR`` or ``http:PORT`` (0 = any free port)."""
     raw = text.strip() if isinstance(text, str) else ""
     kind, sep, target = raw.partition(":")
     kind = kind.lower()
     hint = "use preview, vcam, file:PATH, folder:DIR or http:PORT"
-    if kind in ("preview", "vcam"):
+    if kind == "preview":
         if sep and target:
-            raise ConfigError(f"bad sink {_shown(raw)}: '{kind}' takes no argument; {hint}")
+            raise ConfigError(f"bad sink {_shown(raw)}: 'preview' takes no argument; {hint}")
         return SinkSpec(kind)
+    if kind == "vcam":
+        if any(c in target for c in "\0\n\r"):
+            raise ConfigError(f"bad sink {_shown(raw)}: write vcam or vcam:/dev/videoN")
+        return SinkSpec(kind, target.strip())
     if kind in ("file", "folder"):
         if not target.strip() or any(c in target for c in "\0\n\r"):
             raise ConfigError(f"bad sink {_shown(raw)}: '{kind}:' needs a path, e.g. {kind}:out"
                               + (".mp4" if kind == "file" else ""))
         return SinkSpec(kind, target)
     if kind == "http":
-        return SinkSpec(kind, str(parse_port(target)))
+        return SinkSpec(kind, str(parse_port(target, allow_zero=True)))
     raise ConfigError(f"bad sink {_shown(raw)}: {hint}")
 
 

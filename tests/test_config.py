@@ -58,13 +58,14 @@ def test_ints_and_styles() -> None:
 @pytest.mark.parametrize("text,expected", [
     ("preview", SinkSpec("preview")), ("vcam", SinkSpec("vcam")), ("file:out.mp4", SinkSpec("file", "out.mp4")),
     ("folder:/tmp/x", SinkSpec("folder", "/tmp/x")), ("http:8080", SinkSpec("http", "8080")),
-    ("file:C:/video.mp4", SinkSpec("file", "C:/video.mp4"))])
+    ("file:C:/video.mp4", SinkSpec("file", "C:/video.mp4")), ("vcam:/dev/video2", SinkSpec("vcam", "/dev/video2")),
+    ("http:0", SinkSpec("http", "0"))])
 def test_sink_specs(text, expected) -> None:
     spec = parse_sink_spec(text)
     assert spec == expected and str(spec) == text
 
 
-@pytest.mark.parametrize("text", ["", "file", "file:", "folder:", "http:", "http:99999", "http:x", "preview:1",
+@pytest.mark.parametrize("text", ["", "file", "file:", "folder:", "http:", "http:99999", "http:x", "http:-1", "preview:1",
                                   "rtmp:1", "screen"])
 def test_bad_sink_specs(text) -> None:
     with pytest.raises(ConfigError, match="sink|port"):
