@@ -125,6 +125,78 @@ def evaluate(clip: str, frames: list[np.ndarray], stylize_factory, cfg: Temporal
     return res
 
 
+def _ms(fn, n: int = 20) -> float:
+    fn()
+    ts = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        fn()
+        ts.append(time.perf_counter() - t0)
+    return 1000 * float(np.median(ts))
+
+
+def stage_times(card, frames: list[np.ndarray], threads: int | None, n: int = 20) -> list[dict]:
+    """Median ms per stage on the CPU: preprocess, inference at 320x240 and 640x480, postprocess, flow, blend."""
+    from livestyle.stylize import Stylizer
+    from livestyle.stylize.upsample import upsample
+
+    rows = []
+    f = frames[len(frames) // 2]
+    for psize in [(320, 240), (640, 480)]:
+        s = Stylizer(card, device="cpu", size=psize, threads=threads)
+        x = s.preprocess(f)
+        y = s.infer(x)
+        low = s.postprocess(y)
+        row = {"model": card.name, "threads": s.session.get_session_options().intra_op_num_threads,
+               "net_size": f"{psize[0]}x{psize[1]}", "preprocess_ms": _ms(lambda: s.preprocess(f), n),
+               "inference_ms": _ms(lambda: s.infer(x), n), "to_uint8_ms": _ms(lambda: s.postprocess(y), n)}
+        if psize != (640, 480):
+            row["upsample_bilinear_ms"] = _ms(lambda: upsample(low, (640, 480), method="bilinear"), n)
+            row["upsample_guided_ms"] = _ms(lambda: upsample(low, (640, 480), guide=f, method="guided"), n)
+        rows.append(row)
+    from livestyle.temporal.flow import small_gray
+
+    cfg = TemporalConfig()
+    blender = TemporalBlender(cfg)
+    prev_small = small_gray(frames[0], cfg.flow_width)
+
+    def flow_once():
+        blender._prev_gray = prev_small  # time one pair: previous small grey frame -> current frame
+        return blender.estimate_motion(frames[1])
+
+    m = flow_once()
+
+    def blend_once():
+        blender._prev_output = frames[0]
+        return blender.blend(frames[1], m)
+
+    t_flow, t_blend = _ms(flow_once, n), _ms(blend_once, n)
+    rows.append({"flow_ms (DIS ultrafast @192w + fb check)": t_flow, "blend_ms (cubic remap + blendLinear)": t_blend})
+    return rows
+
+
+def upsample_quality(card, frames: list[np.ndarray], low: tuple[int, int], threads: int | None) -> list[dict]:
+    """Network at ``low`` then bilinear/guided upsampling, versus the network run at full frame size."""
+    from livestyle.stylize import Stylizer
+
+    H, W = frames[0].shape[:2]
+    full = Stylizer(card, device="cpu", size=(W, H), threads=threads)
+    rows = []
+    refs = [full(f) for f in frames]
+    for method in ("bilinear", "bicubic", "guided"):
+        s = Stylizer(card, device="cpu", size=low, threads=threads, upsample=method)
+        outs = [s(f) for f in frames]
+        ys = [s.postprocess(s.infer(s.preprocess(f))) for f in frames[:1]]
+        t = _ms(lambda: s.postprocess(ys[0], like=frames[0]), 10)
+        rows.append({"method": method, "net_size": f"{low[0]}x{low[1]}",
+                     "mae_vs_full_res": float(np.mean([np.abs(o.astype(np.float32) - r).mean()
+                                                       for o, r in zip(outs, refs)])),
+                     "detail": float(np.mean([detail(o) for o in outs])),
+                     "detail_full_res": float(np.mean([detail(r) for r in refs])),
+                     "postprocess_ms": t})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", help="model name or card path (default: the proxy stylizer)")
@@ -138,10 +210,25 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--interp", default="cubic")
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", help="write results here")
+    ap.add_argument("--stages", action="store_true", help="per-stage CPU timings for --model (and exit)")
+    ap.add_argument("--upsample-compare", action="store_true",
+                    help="bilinear vs guided upsampling against the full-resolution network (and exit)")
     args = ap.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
     cfg = TemporalConfig(strength=args.strength, interpolation=args.interp)
 
+    if (args.stages or args.upsample_compare) and args.model:
+        from livestyle.stylize import find_model
+
+        card = find_model(args.model)
+        frames = load_clip(args.clips[0], min(args.frames, 8), size)
+        rows = stage_times(card, frames, args.threads) if args.stages else \
+            upsample_quality(card, frames, (size[0] // 2, size[1] // 2), args.threads)
+        for r in rows:
+            print(json.dumps({k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()}))
+        if args.json:
+            Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+        return 0
     if args.model and not args.proxy:
         from livestyle.stylize import Stylizer, find_model
 
