@@ -211,7 +211,7 @@ class Pipeline:
         self._halt = threading.Event()
         self._stopping = _AnyEvent(self.stop_event, self._halt)
         self._out_count = 0
-        self._t_start = 0.0
+        self._t_start = self._t_run = 0.0
         self._last_style = 0
         self._blending = False
         self._blend_strength = float(t_strength)
@@ -320,6 +320,9 @@ class Pipeline:
         now = time.perf_counter()
         item.times["sink"] = (now - t0) * 1e3
         self._out_count += 1
+        if self._out_count == 1:
+            log.info("first frame out %.0f ms after start (%s)", (now - self._t_run) * 1e3,
+                     "pipelined" if self.pipelined else "sequential")
         if self._out_count == self.warmup:
             self._t_start = now  # statistics start after the last warm-up frame
         elif self._out_count > self.warmup:
@@ -369,7 +372,7 @@ class Pipeline:
 
     def run(self) -> RunStats:
         """Run until the source ends, ``max_frames`` are out, every sink failed, or ``stop_event`` is set."""
-        self._t_start = time.perf_counter()
+        self._t_start = self._t_run = time.perf_counter()
         try:
             if self.pipelined:
                 self._run_pipelined()
