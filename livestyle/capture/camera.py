@@ -39,7 +39,9 @@ def open_stream(url: str, size: tuple[int, int] | None = None, **reader_options:
     """A network stream through OpenCV's FFmpeg backend, read live (newest frame, reopened when it drops)."""
 
     def open_capture() -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG)
+        # Bounded waits: FFmpeg's default network timeouts are long enough to make a lost stream look like a hang.
+        params = [getattr(cv2, "CAP_PROP_OPEN_TIMEOUT_MSEC", -1), 5000, getattr(cv2, "CAP_PROP_READ_TIMEOUT_MSEC", -1), 5000]
+        cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params if -1 not in params else [])
         if cap.isOpened():
             cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         return cap

@@ -2,7 +2,7 @@
 
 The moving scene is a periodic texture seen through a camera that translates and slowly rotates, plus a textured
 disc that moves on its own path. Every frame is one ``cv2.warpAffine`` of a precomputed texture and one masked copy,
-so it costs about 1-2 ms at 640x480 and can feed a 30 FPS benchmark. The exact optical flow between consecutive
+so it costs about 1 ms at 640x480 and can feed a 30 FPS benchmark. The exact optical flow between consecutive
 frames is known analytically and exposed as ``last_flow`` (forward) and ``last_flow_backward``.
 """
 
@@ -88,8 +88,10 @@ class SynthSource:
         self._rot_amp = math.radians(rotation_deg)
         self._rot_period = rotation_period
         side = _texture_side(self._w, self._h)
-        self._texture = make_texture(side, side, seed)
-        self._out = np.empty((self._h, self._w, 3), np.uint8)
+        # RGBA: OpenCV's warpAffine has a SIMD path for 4 channels that is ~3x faster than for 3, even with the
+        # conversion back to RGB afterwards.
+        self._texture = cv2.cvtColor(make_texture(side, side, seed), cv2.COLOR_RGB2RGBA)
+        self._out = np.empty((self._h, self._w, 4), np.uint8)
         # The object: a textured disc with a hard mask (so its flow is exact).
         self._radius = max(4, min(self._w, self._h) // 8)
         r = self._radius
@@ -138,7 +140,7 @@ class SynthSource:
             flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
             borderMode=cv2.BORDER_WRAP,
         )
-        image = self._out.copy()
+        image = cv2.cvtColor(self._out, cv2.COLOR_RGBA2RGB)
         centre = self._object_centre(t)
         self._paste_object(image, centre)
         self._prev_state, self._state = self._state, (matrix, centre)

@@ -14,6 +14,7 @@ import hmac
 import html
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, urlsplit
@@ -182,7 +183,14 @@ class MjpegSink:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
-    allow_reuse_address = False  # a port held by another server must fail loudly, not be shared
+    # SO_REUSEADDR lets a restarted run rebind while old connections sit in TIME_WAIT; on POSIX it never lets two
+    # servers share a listening port. On Windows it would, so there the exclusive flag is used instead.
+    allow_reuse_address = not sys.platform.startswith("win")
+
+    def server_bind(self) -> None:
+        if sys.platform.startswith("win") and hasattr(socket, "SO_EXCLUSIVEADDRUSE"):
+            self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
+        super().server_bind()
 
     def handle_error(self, request: object, client_address: object) -> None:
         log.debug("http client %s: error", client_address, exc_info=True)
