@@ -34,6 +34,10 @@ class TemporalConfig:
     motion-compensated input changed by no more than sensor noise (grey levels on the small frame), the
     weight of the past rises towards ``min(0.95, strength * still_gain)``, since an unchanged input should
     give an unchanged output (this is what holds a still scene's flicker under 1.5 grey levels).
+    keep_detail/max_detail_gain: averaging two frames whose fine strokes do not line up (style networks
+    redraw them a little differently every frame) lowers their contrast; this restores the local
+    high-frequency energy of the blend to that of the fresh stylized frame, amplifying the blended (so
+    temporally stable) detail by at most ``max_detail_gain`` (a variance-preserving blend).
     """
 
     enabled: bool = True
@@ -47,6 +51,8 @@ class TemporalConfig:
     still_px: float = 0.25
     still_gain: float = 1.3
     noise_level: float = 2.0
+    keep_detail: bool = True
+    max_detail_gain: float = 1.8
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength < 1.0:
@@ -59,6 +65,8 @@ class TemporalConfig:
             raise ConfigError(f"unknown interpolation {self.interpolation!r}: use one of {', '.join(INTERPOLATIONS)}")
         if self.photo_sigma <= 0 or self.scene_cut <= 0 or self.still_px < 0 or self.noise_level <= 0:
             raise ConfigError("temporal photo_sigma, scene_cut and noise_level must be > 0, still_px >= 0")
+        if not 1.0 <= self.max_detail_gain <= 4.0:
+            raise ConfigError(f"temporal max_detail_gain {self.max_detail_gain} is out of range: use 1 to 4")
         if not 1.0 <= self.still_gain <= 2.0:
             raise ConfigError(f"temporal still_gain {self.still_gain} is out of range: use 1 (off) to 2")
 
@@ -141,8 +149,38 @@ class TemporalBlender:
         np.minimum(c, np.float32(0.95), out=c)
         # cv2.blendLinear does the per-pixel weighted sum in one pass on uint8 (7x faster than numpy here).
         out = cv2.blendLinear(warped, stylized_rgb, c, 1.0 - c)
+        if self.config.keep_detail and not motion.still:
+            # Only where the scene moves: on still pixels the detail lost by averaging is amplified sensor noise.
+            moving = np.sqrt((motion.flow ** 2).sum(axis=2)) * np.float32(W / motion.flow.shape[1])
+            np.clip(moving, 0.0, 1.0, out=moving)
+            out = restore_detail(out, stylized_rgb, moving, self.config.max_detail_gain)
         self._prev_output = out
         return out
 
     def __call__(self, frame_rgb: np.ndarray, stylized_rgb: np.ndarray) -> np.ndarray:
         return self.blend(stylized_rgb, self.estimate_motion(frame_rgb))
+
+
+def _high_band_energy(rgb: np.ndarray, small: tuple[int, int]) -> np.ndarray:
+    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    hp = g - cv2.GaussianBlur(g, (5, 5), 1.0)
+    return cv2.resize(hp * hp, small, interpolation=cv2.INTER_AREA)  # area average = local energy
+
+
+def restore_detail(blended: np.ndarray, reference: np.ndarray, weight: np.ndarray,
+                   max_gain: float = 1.8) -> np.ndarray:
+    """Scale the fine band of ``blended`` so its local energy matches ``reference`` (gain 1..max_gain).
+
+    Works on grey energy at the resolution of ``weight`` (h x w in [0, 1], how much of the gain to apply),
+    then one unsharp step at full size: ``out = blended + (g - 1) * (blended - blur(blended))``.
+    """
+    small = (weight.shape[1], weight.shape[0])
+    e_ref = _high_band_energy(reference, small)
+    e_out = _high_band_energy(blended, small)
+    gain = np.sqrt((e_ref + 1.0) / (e_out + 1.0))
+    np.clip(gain, 1.0, max_gain, out=gain)
+    gain = 1.0 + (gain - 1.0) * weight
+    H, W = blended.shape[:2]
+    g = cv2.resize(gain, (W, H), interpolation=cv2.INTER_LINEAR)
+    soft = cv2.GaussianBlur(blended, (5, 5), 1.0)
+    return cv2.blendLinear(blended, soft, g, 1.0 - g)  # weights sum to 1; saturates to 0..255
