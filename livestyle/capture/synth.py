@@ -181,29 +181,28 @@ class SynthSource:
         y = self._h / 2.0 + span_y * math.sin(wy * t + 1.1)
         return int(round(x)), int(round(y))
 
-    def _paste_object(self, image: np.ndarray, centre: tuple[int, int]) -> None:
+    def _object_window(self, centre: tuple[int, int]) -> tuple[tuple[slice, slice], tuple[slice, slice]] | None:
+        """(frame slices, sprite slices) of the object's bounding box clipped to the frame; None if off-frame."""
         r = self._radius
         x0, y0 = centre[0] - r, centre[1] - r
-        x1, y1 = x0 + 2 * r + 1, y0 + 2 * r + 1
         cx0, cy0 = max(0, x0), max(0, y0)
-        cx1, cy1 = min(self._w, x1), min(self._h, y1)
+        cx1, cy1 = min(self._w, x0 + 2 * r + 1), min(self._h, y0 + 2 * r + 1)
         if cx0 >= cx1 or cy0 >= cy1:
-            return
-        region = image[cy0:cy1, cx0:cx1]
-        sprite = self._sprite[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-        mask = self._sprite_mask[cy0 - y0 : cy1 - y0, cx0 - x0 : cx1 - x0]
-        np.copyto(region, sprite, where=mask[..., None])
+            return None
+        return (slice(cy0, cy1), slice(cx0, cx1)), (slice(cy0 - y0, cy1 - y0), slice(cx0 - x0, cx1 - x0))
+
+    def _paste_object(self, image: np.ndarray, centre: tuple[int, int]) -> None:
+        window = self._object_window(centre)
+        if window is not None:
+            frame_box, sprite_box = window
+            np.copyto(image[frame_box], self._sprite[sprite_box], where=self._sprite_mask[sprite_box][..., None])
 
     def _object_mask(self, centre: tuple[int, int]) -> np.ndarray:
-        mask = np.zeros((self._h, self._w), np.uint8)
-        canvas = mask[..., None].repeat(3, axis=2)
-        saved = self._sprite
-        self._sprite = np.full_like(saved, 255)
-        try:
-            self._paste_object(canvas, centre)
-        finally:
-            self._sprite = saved
-        return canvas[..., 0] > 0
+        mask = np.zeros((self._h, self._w), bool)
+        window = self._object_window(centre)
+        if window is not None:
+            mask[window[0]] = self._sprite_mask[window[1]]
+        return mask
 
     def _pixel_grid(self) -> tuple[np.ndarray, np.ndarray]:
         if self._grid is None:

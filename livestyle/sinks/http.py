@@ -258,7 +258,8 @@ def _make_handler(sink: MjpegSink, client_timeout: float) -> type[BaseHTTPReques
                             continue
                     seq, jpeg = newest
                     if last and seq > last + 1:
-                        sink.client_drops += seq - last - 1
+                        with sink._cond:
+                            sink.client_drops += seq - last - 1
                     last = seq
                     head = (f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n").encode()
                     self.wfile.write(head + jpeg + b"\r\n")
