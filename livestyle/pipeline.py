@@ -157,6 +157,8 @@ class _Item:
     stylized: np.ndarray | None = None
     mask: np.ndarray | None = None
     times: dict[str, float] = field(default_factory=dict)
+    raw: Any = None  # model output still to postprocess (when the output thread does it)
+    model: Any = None
 
 
 class _AnyEvent:
@@ -185,7 +187,8 @@ class Pipeline:
                  blender: Any = None, segmenter: Any = None, effects: EffectsConfig = EffectsConfig(),
                  temporal: bool = True, pipelined: bool = True, max_frames: int | None = None, warmup: int = 0,
                  stop_event: threading.Event | None = None, on_frame: Callable[[Frame], None] | None = None,
-                 style_names: Sequence[str] = (), queue_size: int = 1, prefetch: bool = False) -> None:
+                 style_names: Sequence[str] = (), queue_size: int = 1, prefetch: bool = False,
+                 balance: bool = True) -> None:
         if not stylizers:
             raise ConfigError("no model to run: give --model NAME (see `livestyle models`)")
         self.source = source
@@ -200,6 +203,8 @@ class Pipeline:
         self.on_frame = on_frame
         self.queue_size = max(1, queue_size)
         self.prefetch = prefetch
+        self.balance = balance
+        self._load = {"infer": 0.0, "output": 0.0, "post": 0.0}  # running mean ms per frame, for balancing
         t_strength = getattr(getattr(blender, "config", None), "strength", 0.7)
         self.controls = Controls(n_styles=len(self.stylizers), temporal=temporal and blender is not None,
                                  temporal_strength=float(t_strength), strength=effects.strength,
@@ -227,8 +232,9 @@ class Pipeline:
         item.times["capture"] = _ms(t0)
         return item
 
-    def _stylize(self, item: _Item) -> _Item:
-        """Mask (if wanted) and the stylizer: the part that runs on the inference thread."""
+    def _stylize(self, item: _Item, post: bool = True) -> _Item:
+        """Mask (if wanted) and the stylizer: the part that runs on the inference thread. With ``post=False`` the
+        postprocess (crop, guided upsampling) is left to ``_finish`` on the output thread."""
         c = self.controls
         img = item.frame.image
         if c.mask != "none" and self.segmenter is not None:
@@ -244,16 +250,23 @@ class Pipeline:
         t1 = time.perf_counter()
         y = model.infer(x)
         t2 = time.perf_counter()
-        out = model.postprocess(y, like=img)
-        t3 = time.perf_counter()
-        item.times.update(preprocess=(t1 - t0) * 1e3, inference=(t2 - t1) * 1e3, postprocess=(t3 - t2) * 1e3)
-        item.stylized = out
+        item.times.update(preprocess=(t1 - t0) * 1e3, inference=(t2 - t1) * 1e3)
+        if not post:
+            item.raw, item.model = y, model
+            return item
+        item.stylized = model.postprocess(y, like=img)
+        item.times["postprocess"] = _ms(t2)
         return item
 
     def _finish(self, item: _Item) -> np.ndarray:
         """Effects, temporal blend and mask compose: the output side, on the calling thread."""
         c = self.controls
         img = item.frame.image
+        if item.raw is not None:
+            t0 = time.perf_counter()
+            item.stylized = item.model.postprocess(item.raw, like=img)
+            item.times["postprocess"] = _ms(t0)
+            item.raw = item.model = None
         if item.stylized is None:  # stylize off: the original goes out untouched
             self._reset_blender()
             return img
@@ -287,6 +300,17 @@ class Pipeline:
             out = compose(img, out, item.mask, c.mask)
             item.times["compose"] = _ms(t0)
         return out
+
+    def _post_on_output(self) -> bool:
+        """Balance the two threads: postprocess on the output thread when that shortens the slower one.
+
+        Running averages of each thread's own work (without postprocess) decide; a real lite model makes the
+        inference thread the slower one, a tiny model or heavy sinks the output thread.
+        """
+        if not self.balance:
+            return False
+        w, m, p = self._load["infer"], self._load["output"], self._load["post"]
+        return max(w, m + p) + 0.5 < max(w + p, m)
 
     def _reset_blender(self) -> None:
         if self._blending and self.blender is not None:
@@ -452,6 +476,7 @@ class Pipeline:
         def infer_loop() -> None:
             n = 0
             while acquire(out_credits):
+                t_busy = time.perf_counter()
                 if prefetch:
                     item = take(q_in)
                     if item is None:
@@ -464,7 +489,11 @@ class Pipeline:
                     return
                 n += 1
                 item.style = self.controls.style_index
-                q_out.put(self._stylize(item))
+                post_here = not self._post_on_output()
+                self._stylize(item, post=post_here)
+                busy = _ms(t_busy) - (item.times.get("postprocess", 0.0) if post_here else 0.0)
+                self._load["infer"] += 0.1 * (busy - self._load["infer"])
+                q_out.put(item)
 
         threads = [threading.Thread(target=guarded(infer_loop), name="livestyle-infer", daemon=True)]
         if prefetch:
@@ -477,7 +506,14 @@ class Pipeline:
                 if item is None or item is _END:
                     break
                 out_credits.release()  # the inference thread may read the next frame while this one finishes
+                t_busy = time.perf_counter()
+                post_here = item.raw is not None
                 self._emit(item, self._finish(item))
+                post = item.times.get("postprocess", 0.0)
+                busy = _ms(t_busy) - (post if post_here else 0.0)
+                self._load["output"] += 0.1 * (busy - self._load["output"])
+                if "postprocess" in item.times:
+                    self._load["post"] += 0.1 * (post - self._load["post"])
         finally:
             self._halt.set()  # release the workers (a natural end is not a stop request)
             for t in threads:
