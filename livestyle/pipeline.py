@@ -516,6 +516,11 @@ class Pipeline:
                     self._load["post"] += 0.1 * (post - self._load["post"])
         finally:
             self._halt.set()  # release the workers (a natural end is not a stop request)
+            if live:  # a live read() may wait for the device: closing the source wakes it up at once
+                try:
+                    self.source.close()
+                except Exception as exc:
+                    log.warning("closing the source failed: %s", exc)
             for t in threads:
                 t.join(timeout=1.0)
             if self._errors:

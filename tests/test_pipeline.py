@@ -271,3 +271,32 @@ def test_real_stylizer_and_blender(fixtures_dir) -> None:
                      pipelined=True).run()
     assert len(sink.frames) == 6 and sink.frames[0].image.shape == (48, 64, 3)
     assert sink.frames[0].image.dtype == np.uint8 and "flow" in stats.stages
+
+
+class StalledCamera(FakeSource):
+    """A live source whose device stops delivering: read() waits until close(), like LiveReader."""
+
+    def __init__(self) -> None:
+        super().__init__(None, live=True)
+        self._closed = threading.Event()
+
+    def read(self):
+        if self.i >= 3:
+            self._closed.wait(10.0)
+            return None
+        return super().read()
+
+    def close(self) -> None:
+        super().close()
+        self._closed.set()
+
+
+def test_stop_wakes_a_stalled_live_source_within_a_second() -> None:
+    stop = threading.Event()
+    src, sink = StalledCamera(), FakeSink()
+    pipe = Pipeline(src, [FakeStylizer()], [sink], pipelined=True, stop_event=stop)
+    threading.Timer(0.3, stop.set).start()
+    t0 = time.perf_counter()
+    stats = pipe.run()
+    assert time.perf_counter() - t0 < 1.3 and stats.stop_reason == "stopped"
+    assert len(sink.frames) == 3 and sink.closed == 1 and src.closed >= 1
