@@ -174,3 +174,27 @@ def test_run_synth_to_file(capsys, tmp_path, tiny) -> None:
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("livestyle: 7 frames in") and "FPS" in line and str(out) in line
     assert _count_frames(out) == (7, (64, 48))
+
+
+def test_bad_second_sink_fails_before_running(capsys, tmp_path, tiny) -> None:
+    _error(capsys, ["run", "--source", "synth:64x48", "--model", tiny, "--max-frames", "3",
+                    "--sink", f"file:{tmp_path / 'a.mp4'}", "--sink", f"file:{tmp_path / 'b.txt'}"], "b.txt")
+
+
+def test_styles_are_preloaded(tmp_path, fixtures_dir) -> None:
+    from livestyle.config import ModelConfig, RunConfig, SourceConfig
+    from livestyle.pipeline import build_pipeline
+
+    card = json.loads((fixtures_dir / "tiny-test.json").read_text())
+    card["name"] = "tiny-two"
+    shutil.copy(fixtures_dir / "tiny-test.onnx", tmp_path / "tiny-test.onnx")
+    (tmp_path / "tiny-two.json").write_text(json.dumps(card))
+    cfg = RunConfig(source=SourceConfig("synth:32x24"),
+                    model=ModelConfig(model=str(fixtures_dir / "tiny-test.json"),
+                                      styles=(str(tmp_path / "tiny-two.json"),)))
+    pipe = build_pipeline(cfg, sinks=[])
+    try:
+        assert pipe.controls.style_names == ("tiny-test", "tiny-two") and len(pipe.stylizers) == 2
+        assert pipe.controls.apply("next_style") == "style 2/2: tiny-two"
+    finally:
+        pipe.close()
