@@ -300,3 +300,20 @@ def test_stop_wakes_a_stalled_live_source_within_a_second() -> None:
     stats = pipe.run()
     assert time.perf_counter() - t0 < 1.3 and stats.stop_reason == "stopped"
     assert len(sink.frames) == 3 and sink.closed == 1 and src.closed >= 1
+
+
+def test_pipelined_output_equals_sequential_output(fixtures_dir) -> None:
+    """The optimised path computes the same frames as the reference path (so quality and warping error match)."""
+    from livestyle.capture.registry import open_source
+    from livestyle.stylize import Stylizer
+    from livestyle.temporal import TemporalBlender, TemporalConfig
+
+    outs = {}
+    for pipelined in (False, True):
+        sink = FakeSink()
+        model = Stylizer(fixtures_dir / "tiny-test.json", device="cpu", threads=1, scale=0.5)
+        Pipeline(open_source("synth:96x64"), [model], [sink], blender=TemporalBlender(TemporalConfig()),
+                 pipelined=pipelined, max_frames=12).run()
+        outs[pipelined] = [f.image for f in sink.frames]
+    assert len(outs[True]) == len(outs[False]) == 12
+    assert all(np.array_equal(a, b) for a, b in zip(outs[False], outs[True]))
