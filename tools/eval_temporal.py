@@ -186,7 +186,7 @@ def upsample_quality(card, frames: list[np.ndarray], low: tuple[int, int], threa
     for method in ("bilinear", "bicubic", "guided"):
         s = Stylizer(card, device="cpu", size=low, threads=threads, upsample=method)
         outs = [s(f) for f in frames]
-        ys = [s.postprocess(s.infer(s.preprocess(f))) for f in frames[:1]]
+        ys = [s.infer(s.preprocess(f)) for f in frames[:1]]
         t = _ms(lambda: s.postprocess(ys[0], like=frames[0]), 10)
         rows.append({"method": method, "net_size": f"{low[0]}x{low[1]}",
                      "mae_vs_full_res": float(np.mean([np.abs(o.astype(np.float32) - r).mean()
@@ -209,13 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strength", type=float, default=0.7)
     ap.add_argument("--interp", default="cubic")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--no-keep-detail", action="store_true", help="blend without detail restoration")
     ap.add_argument("--json", help="write results here")
     ap.add_argument("--stages", action="store_true", help="per-stage CPU timings for --model (and exit)")
     ap.add_argument("--upsample-compare", action="store_true",
                     help="bilinear vs guided upsampling against the full-resolution network (and exit)")
     args = ap.parse_args(argv)
     size = tuple(int(v) for v in args.size.lower().split("x"))
-    cfg = TemporalConfig(strength=args.strength, interpolation=args.interp)
+    cfg = TemporalConfig(strength=args.strength, interpolation=args.interp, keep_detail=not args.no_keep_detail)
 
     if (args.stages or args.upsample_compare) and args.model:
         from livestyle.stylize import find_model
