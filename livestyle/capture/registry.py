@@ -5,6 +5,7 @@ The CLI's help and the tests' parametrisation come from ``SOURCE_KINDS``, so a n
 
 from __future__ import annotations
 
+import os
 import logging
 import re
 import sys
@@ -91,7 +92,7 @@ def parse_source_spec(spec: str) -> SourceSpec:
         if scheme not in _URL_SCHEMES:
             raise SourceError(f"unsupported URL scheme {scheme!r} in {spec!r}: use one of {', '.join(_URL_SCHEMES)}")
         return SourceSpec("stream", text)
-    path = Path(text).expanduser()
+    path = Path(os.path.expanduser(text))  # os.path never raises for an unknown ~user
     if path.is_dir():
         return SourceSpec("folder", str(path))
     if path.is_file():
