@@ -188,7 +188,7 @@ class Pipeline:
                  temporal: bool = True, pipelined: bool = True, max_frames: int | None = None, warmup: int = 0,
                  stop_event: threading.Event | None = None, on_frame: Callable[[Frame], None] | None = None,
                  style_names: Sequence[str] = (), queue_size: int = 1, prefetch: bool = False,
-                 balance: bool = True) -> None:
+                 balance: bool = True, segmenter_factory: Callable[[], Any] | None = None) -> None:
         if not stylizers:
             raise ConfigError("no model to run: give --model NAME (see `livestyle models`)")
         self.source = source
@@ -196,6 +196,7 @@ class Pipeline:
         self.sinks = list(sinks)
         self.blender = blender
         self.segmenter = segmenter
+        self.segmenter_factory = segmenter_factory
         self.pipelined = pipelined
         self.max_frames = max_frames
         self.warmup = warmup
@@ -237,6 +238,9 @@ class Pipeline:
         postprocess (crop, guided upsampling) is left to ``_finish`` on the output thread."""
         c = self.controls
         img = item.frame.image
+        if c.mask != "none" and self.segmenter is None and self.segmenter_factory is not None:
+            self.segmenter = self.segmenter_factory()  # first use of the preview's mask key: load it now
+            self.segmenter_factory = None
         if c.mask != "none" and self.segmenter is not None:
             t0 = time.perf_counter()
             item.mask = self.segmenter(img)
@@ -662,11 +666,12 @@ def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = No
         temporal_cfg = config.temporal if config.temporal is not None else TemporalConfig()
         temporal_on = bool(getattr(temporal_cfg, "enabled", True))
         blender = TemporalBlender(dataclasses.replace(temporal_cfg, enabled=True))
-        segmenter = None
-        if config.effects.mask != "none":
+        def make_segmenter() -> Any:
             from livestyle.segment import PersonSegmenter
 
-            segmenter = PersonSegmenter()
+            return PersonSegmenter()
+
+        segmenter = make_segmenter() if config.effects.mask != "none" else None
         if sinks is None:
             from livestyle.sinks.registry import default_sink_spec, open_sink
 
@@ -678,7 +683,8 @@ def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = No
                                  host=config.sinks.host, token=config.sinks.token)
                 opened.append(sink)
                 sinks.append(sink)
-        return Pipeline(source, models, sinks, blender=blender, segmenter=segmenter, effects=config.effects,
+        return Pipeline(source, models, sinks, blender=blender, segmenter=segmenter, segmenter_factory=make_segmenter,
+                        effects=config.effects,
                         temporal=temporal_on, pipelined=config.pipelined, max_frames=config.max_frames,
                         warmup=warmup, stop_event=stop_event, on_frame=on_frame, style_names=names,
                         prefetch=config.prefetch)

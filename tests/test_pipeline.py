@@ -317,3 +317,18 @@ def test_pipelined_output_equals_sequential_output(fixtures_dir) -> None:
         outs[pipelined] = [f.image for f in sink.frames]
     assert len(outs[True]) == len(outs[False]) == 12
     assert all(np.array_equal(a, b) for a, b in zip(outs[False], outs[True]))
+
+
+def test_mask_key_loads_the_segmenter_on_first_use() -> None:
+    made = []
+
+    def factory():
+        made.append(1)
+        return lambda img: np.ones(img.shape[:2], np.float32)
+
+    preview = FakePreview("preview")
+    pipe = Pipeline(FakeSource(6), [FakeStylizer()], [preview], pipelined=False, segmenter_factory=factory)
+    pipe.on_frame = lambda f: preview.actions.extend(["next_mask"] if f.index == 2 else [])
+    stats = pipe.run()
+    assert made == [1] and preview.status == ["mask background"]
+    assert len(stats.stages["mask"]) == 3  # frames 3, 4, 5
