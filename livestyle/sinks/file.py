@@ -55,6 +55,10 @@ class FileSink:
         self._failed = False
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # FFmpeg opens the file only when the first packet is muxed (after the encoder's look-ahead), so an
+            # unwritable path would otherwise pass here and fail at close with the run reported as a success.
+            with open(self.path, "wb"):
+                pass
             self._container = av.open(str(self.path), "w")
         except (OSError, av.error.FFmpegError) as exc:
             raise SinkError(f"cannot write video {self.path}: {_reason(exc)}") from None

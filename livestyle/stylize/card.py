@@ -113,10 +113,16 @@ def load_card(path: str | Path, *, check_files: bool = True) -> ModelCard:
     """Read and validate ``path`` (a ``.json`` card, or an ``.onnx`` file with its card beside it)."""
     p = Path(path)
     if p.suffix.lower() == ".onnx":
+        # Say which of the two files is missing: a user who typed the .onnx path never named a card.
+        if not p.is_file():
+            raise ModelError(f"model file {p} not found: check the path, or use a name from `livestyle models`")
         stem = p.name[: -len(".onnx")]
         if stem.endswith(".fp16"):
             stem = stem[: -len(".fp16")]
-        p = p.with_name(stem + ".json")
+        onnx_name, p = p.name, p.with_name(stem + ".json")
+        if not p.is_file():
+            raise ModelError(f"{onnx_name} has no model card beside it (expected {p}): the card says the input "
+                             "layout and value range; copy the .json that came with the model")
     if not p.is_file():
         raise ModelError(f"model card {p} not found: give a models/<name>.json path or a name from `livestyle models`")
     try:
