@@ -29,10 +29,22 @@ def load_rgb(path: Path) -> np.ndarray:
     data = np.fromfile(str(path), dtype=np.uint8) if path.is_file() else None  # fromfile: non-ASCII paths on Windows
     if data is None:
         raise SourceError(f"image not found: {path}")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    bgr = _decode_quietly(data) if data.size else None
     if bgr is None:
         raise SourceError(f"cannot read image {path}: not an image or corrupt")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def _decode_quietly(data: np.ndarray) -> np.ndarray | None:
+    """``cv2.imdecode`` without OpenCV's native warnings on stderr: a corrupt file is reported once, by our
+    ``SourceError`` line, not by two lines of libpng internals before it."""
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_SILENT)
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_COLOR)
+    finally:
+        logging.setLogLevel(level)
 
 
 class ImageFolderSource:
