@@ -1,0 +1,537 @@
+"""Measured quality of the shipped style models (issue 4): VGG losses against the Gatys optimum, and stability.
+
+    .venv/bin/python -m tools.evaluate                       # every style model in models/, table to stdout
+    .venv/bin/python -m tools.evaluate --models starry_night-lite --gatys-iters 100 --gatys-photos 2
+    .venv/bin/python -m tools.evaluate --precompute-gatys --recipe-card models/starry_night-lite.json \
+        --styles starry_night great_wave                     # warm the Gatys cache before the models exist
+
+For each model, on the held-out photos of :mod:`tools.splits` at 512 px (longer side):
+
+- the style distance to the model's style image, the content distance to the photo and the weighted total
+  (content_weight * content + style_weight * style + tv_weight * tv) of the model's output, computed with the
+  trainer's own :class:`tools.perceptual.PerceptualLoss` (layers, weights and style size read from the card's
+  ``training.recipe``), the model run through ONNX Runtime from the shipped fp32 file;
+- the same figures for the Gatys optimum of *the same loss* (:func:`tools.gatys.stylize_image`, L-BFGS from the
+  photo), on a fixed subset of photos because each optimisation costs minutes on a CPU; the ratio of total losses
+  (model / Gatys) is computed on that subset. Gatys results are cached as PNG under ``runs/eval/gatys/<key>.png``
+  where the key hashes everything the optimum depends on, so reruns are free and a changed recipe recomputes;
+- the warping error (Lai et al. 2018, :func:`livestyle.temporal.metrics.warping_error`) of the per-frame output
+  and of the temporally blended output (:class:`livestyle.temporal.TemporalBlender`, default settings) on one real
+  clip, the stylizer running at the card's recommended size as the product does.
+
+Both sides are scored from uint8 images, so PNG quantisation affects them equally.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from livestyle.errors import ConfigError, LivestyleError, ModelError, SourceError
+from livestyle.stylize.card import ModelCard, load_card
+from livestyle.stylize.registry import MODELS_DIR, find_model, list_models
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("LIVESTYLE_DATA", ROOT.parent / "shared" / "data"))
+RUNS = ROOT / "runs" / "eval"
+
+#: Photos the Gatys reference is computed on (the first ``--gatys-photos`` of them): one Kodak landscape-ish
+#: close-up, one COCO indoor scene with people, one Kodak portrait; all three are in tools.splits.HELD_OUT.
+GATYS_SUBSET: tuple[str, ...] = (
+    "kodak24/kodim23.png",
+    "coco_permissive/val2017_000000397133.jpg",
+    "kodak24/kodim15.png",
+)
+DEFAULT_CLIP = "davis/blackswan"
+TARGETS = {"full": 1.5, "lite": 2.0}
+
+
+# -- the loss -------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LossSpec:
+    """The perceptual-loss settings a model was trained with (and is therefore judged by).
+
+    ``source`` says where they came from: ``card`` (the card's ``training.recipe``) or ``defaults`` (the card
+    records no recipe, so :class:`~tools.perceptual.PerceptualLoss`'s defaults are used).
+    """
+
+    content_layers: tuple[str, ...]
+    style_layers: tuple[str, ...]
+    content_weight: float
+    style_weight: float
+    tv_weight: float
+    style_size: int | None
+    pooling: str = "max"
+    source: str = "defaults"
+
+    @classmethod
+    def defaults(cls) -> "LossSpec":
+        from tools.perceptual import LossConfig
+
+        d = LossConfig()
+        return cls(tuple(d.content_layers), tuple(d.style_layers), d.content_weight, d.style_weight,
+                   d.tv_weight, None, d.pooling, "defaults")
+
+    @classmethod
+    def from_recipe(cls, recipe: Any) -> "LossSpec":
+        """From a card's ``training.recipe`` (tools.export), falling back to the defaults key by key."""
+        d = cls.defaults()
+        if not isinstance(recipe, dict) or not recipe:  # absent, or a prose recipe (e.g. the tiny test model)
+            return d
+
+        def layers(key: str, default: tuple[str, ...]) -> tuple[str, ...]:
+            v = recipe.get(key)
+            if v is None:
+                return default
+            return tuple(s for s in v.split(",") if s) if isinstance(v, str) else tuple(v)
+
+        def num(key: str, default: float) -> float:
+            v = recipe.get(key)
+            return default if v is None else float(v)
+
+        size = recipe.get("style_size")
+        return cls(layers("content_layers", d.content_layers), layers("style_layers", d.style_layers),
+                   num("content_weight", d.content_weight), num("style_weight", d.style_weight),
+                   num("tv_weight", d.tv_weight), int(size) if size else None, d.pooling, "card")
+
+    @classmethod
+    def from_card(cls, card: ModelCard) -> "LossSpec":
+        return cls.from_recipe((card.training or {}).get("recipe"))
+
+    def key(self) -> dict[str, Any]:
+        """What the loss value depends on (``source`` excluded: the same numbers give the same loss)."""
+        d = asdict(self)
+        d.pop("source")
+        return d
+
+
+def build_loss(spec: LossSpec, style_image: np.ndarray) -> Any:
+    """The trainer's PerceptualLoss for ``spec`` against one RGB uint8 style image."""
+    from tools.images import to_tensor
+    from tools.perceptual import PerceptualLoss
+
+    return PerceptualLoss([to_tensor(style_image)], content_layers=spec.content_layers, style_layers=spec.style_layers,
+                          content_weight=spec.content_weight, style_weight=spec.style_weight,
+                          tv_weight=spec.tv_weight, pooling=spec.pooling, style_size=spec.style_size)
+
+
+def loss_terms(loss: Any, output: np.ndarray, photo: np.ndarray) -> dict[str, float]:
+    """Unweighted style / content / tv distances of ``output`` (RGB uint8) and the weighted total, as trained."""
+    import torch
+
+    from tools.images import to_tensor
+
+    if output.shape != photo.shape:
+        raise ValueError(f"output {output.shape} and photo {photo.shape} differ in size")
+    with torch.no_grad():
+        t = loss(to_tensor(output), content=to_tensor(photo))
+    return {k: float(v) for k, v in t.items()}
+
+
+def total_ratio(model: Sequence[dict[str, float]], gatys: Sequence[dict[str, float]]) -> float:
+    """Ratio of summed total losses (model / Gatys) over the same photos: 1 means as good as the optimum."""
+    if len(model) != len(gatys) or not model:
+        raise ValueError(f"need the same non-zero number of model and Gatys results, got {len(model)} and {len(gatys)}")
+    g = sum(t["total"] for t in gatys)
+    if g <= 0:
+        raise ValueError("Gatys total loss is not positive: cannot form a ratio")
+    return sum(t["total"] for t in model) / g
+
+
+def mean_terms(rows: Sequence[dict[str, float]]) -> dict[str, float]:
+    keys = rows[0].keys() if rows else ()
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}
+
+
+# -- inputs ---------------------------------------------------------------------------------------------------
+
+def load_photo(path: str | Path, longest: int = 512, multiple: int = 4) -> np.ndarray:
+    """RGB uint8 photo, longer side ``longest``, both sides a multiple of ``multiple`` (so no model padding)."""
+    from tools.images import fit_size, load_rgb
+
+    img = load_rgb(path)
+    h, w = img.shape[:2]
+    nw, nh = fit_size(w, h, longest, multiple)
+    return cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if nw < w else cv2.INTER_LINEAR)
+
+
+def photo_paths(names: Sequence[str], root: Path = DATA / "photos") -> list[Path]:
+    missing = [n for n in names if not (root / n).is_file()]
+    if missing:
+        raise SourceError(f"held-out photos missing under {root}: {', '.join(missing)} (set LIVESTYLE_DATA)")
+    return [root / n for n in names]
+
+
+def load_clip(spec: str, frames: int, width: int = 640) -> list[np.ndarray]:
+    """The first ``frames`` RGB frames of ``DATA/videos/<spec>`` (folder of images or a video file), ``width`` wide."""
+    path = Path(spec) if Path(spec).exists() else DATA / "videos" / spec
+    out: list[np.ndarray] = []
+    if path.is_dir():
+        files = sorted(glob.glob(str(path / "*.jpg")) + glob.glob(str(path / "*.png")))[:frames]
+        out = [cv2.cvtColor(cv2.imread(f), cv2.COLOR_BGR2RGB) for f in files]
+    elif path.is_file():
+        cap = cv2.VideoCapture(str(path))
+        while len(out) < frames:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            out.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+        cap.release()
+    if len(out) < 2:
+        raise SourceError(f"clip {path} has fewer than 2 readable frames: give a folder of frames or a video file")
+    h, w = out[0].shape[:2]
+    size = (width, int(round(h * width / w / 2)) * 2)
+    return [cv2.resize(f, size, interpolation=cv2.INTER_AREA) for f in out]
+
+
+# -- the two sides --------------------------------------------------------------------------------------------
+
+def stylize_native(card: ModelCard, photo: np.ndarray) -> np.ndarray:
+    """The model's fp32 ONNX output at the photo's own size (no resampling; sides must fit size_multiple)."""
+    from livestyle.stylize.stylizer import Stylizer
+
+    h, w = photo.shape[:2]
+    st = Stylizer(card, device="cpu", size=(w, h), threads=1, precision="fp32")
+    return st(photo)
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def gatys_key(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, iters: int) -> str:
+    """Cache key of one Gatys optimum: the loss settings, the exact style and photo pixels, the iterations."""
+    meta = json.dumps({"loss": spec.key(), "iters": iters, "optimizer": "lbfgs", "init": "content",
+                       "style": _sha(style_image.tobytes()) + str(style_image.shape),
+                       "photo": _sha(photo.tobytes()) + str(photo.shape)}, sort_keys=True)
+    return _sha(meta.encode())[:20]
+
+
+def gatys_reference(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, iters: int,
+                    cache_dir: Path = RUNS / "gatys", *, loss: Any = None, label: str = "") -> np.ndarray:
+    """The Gatys optimum of ``spec``'s loss for ``photo`` (RGB uint8), from the cache or optimised now (1 thread)."""
+    from tools.images import load_rgb, save_rgb, to_tensor
+
+    key = gatys_key(spec, style_image, photo, iters)
+    png = Path(cache_dir) / f"{key}.png"
+    if png.is_file():
+        return load_rgb(png)
+    import torch
+
+    from tools.gatys import GatysConfig, stylize_image, write_log
+
+    torch.set_num_threads(1)
+    loss = loss if loss is not None else build_loss(spec, style_image)
+    config = GatysConfig(size=None, iters=iters, optimizer="lbfgs", init="content", scales=1,
+                         content_weight=spec.content_weight, style_weight=spec.style_weight, tv_weight=spec.tv_weight,
+                         content_layers=spec.content_layers, style_layers=spec.style_layers, pooling=spec.pooling)
+    t0 = time.perf_counter()
+    res = stylize_image(to_tensor(photo), [to_tensor(style_image)], config, loss=loss, progress=False, distances=False)
+    hist = res.history
+    write_log(hist, png.with_suffix(".csv"))
+    save_rgb(res.image, png)
+    (png.with_suffix(".json")).write_text(json.dumps({
+        "label": label, "iters": iters, "seconds": round(time.perf_counter() - t0, 1), "loss": spec.key(),
+        "total_first": hist[0]["total"], "total_last": hist[-1]["total"],
+        "total_at_80pct": hist[int(0.8 * len(hist)) - 1]["total"] if len(hist) >= 5 else None,
+    }, indent=1) + "\n")
+    return load_rgb(png)
+
+
+def warping_errors(card: ModelCard, frames: Sequence[np.ndarray], flows: Sequence | None = None,
+                   threads: int = 1) -> dict[str, float]:
+    """Warping error of the per-frame and of the blended output on ``frames`` (and of the input, for scale)."""
+    from livestyle.stylize.stylizer import Stylizer
+    from livestyle.temporal import TemporalBlender, TemporalConfig
+    from livestyle.temporal.metrics import reference_flows, warping_error
+
+    flows = list(flows) if flows is not None else reference_flows(list(frames))
+    st = Stylizer(card, device="cpu", threads=threads, precision="fp32")
+    blender = TemporalBlender(TemporalConfig())
+    per_frame, blended = [], []
+    for f in frames:
+        s = st(f)
+        per_frame.append(s)
+        blended.append(blender(f, s))
+    return {"per_frame": warping_error(per_frame, flows), "blended": warping_error(blended, flows),
+            "input": warping_error(list(frames), flows)}
+
+
+# -- one model ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EvalSettings:
+    size: int = 512
+    photos: tuple[str, ...] = ()
+    gatys_photos: tuple[str, ...] = GATYS_SUBSET[:2]
+    gatys_iters: int = 100
+    clip: str = DEFAULT_CLIP
+    clip_frames: int = 30
+    clip_width: int = 640
+
+    def key(self) -> str:
+        return _sha(json.dumps(asdict(self), sort_keys=True).encode())[:12]
+
+
+def style_image_of(card: ModelCard) -> np.ndarray:
+    from tools.images import load_rgb
+
+    if card.style_image is None or not card.style_image.is_file():
+        raise ModelError(f"card {card.card_path.name} names no readable style_image: cannot measure style distance")
+    return load_rgb(card.style_image)
+
+
+def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUNS,
+                   clip: tuple[list[np.ndarray], list] | None = None, log=print) -> dict[str, Any]:
+    """Every figure for one model (cached under ``cache_dir/models`` by model sha256 and settings)."""
+    card.verify("fp32")
+    spec = LossSpec.from_card(card)
+    sha = card.sha256.get("fp32") or _sha(card.path.read_bytes())
+    cached = Path(cache_dir) / "models" / f"{card.name}-{sha[:12]}-{settings.key()}-{_sha(json.dumps(spec.key()).encode())[:8]}.json"
+    if cached.is_file():
+        return json.loads(cached.read_text())
+    import torch
+
+    torch.set_num_threads(1)
+    style = style_image_of(card)
+    loss = build_loss(spec, style)
+    m = card.size_multiple
+    model_rows, photo_rows = {}, {}
+    t0 = time.perf_counter()
+    for rel, path in zip(settings.photos, photo_paths(settings.photos)):
+        photo = load_photo(path, settings.size, m)
+        out = stylize_native(card, photo)
+        model_rows[rel] = loss_terms(loss, out, photo)
+        photo_rows[rel] = loss_terms(loss, photo, photo)
+    log(f"{card.name}: model side on {len(model_rows)} photos in {time.perf_counter() - t0:.0f} s")
+    gatys_rows, subset_model = {}, []
+    for rel, path in zip(settings.gatys_photos, photo_paths(settings.gatys_photos)):
+        photo = load_photo(path, settings.size, m)
+        t1 = time.perf_counter()
+        g = gatys_reference(spec, style, photo, settings.gatys_iters, Path(cache_dir) / "gatys", loss=loss,
+                            label=f"{card.style} {rel}")
+        gatys_rows[rel] = loss_terms(loss, g, photo)
+        if rel not in model_rows:
+            model_rows[rel] = loss_terms(loss, stylize_native(card, photo), photo)
+        subset_model.append(model_rows[rel])
+        log(f"{card.name}: Gatys {rel} ({time.perf_counter() - t1:.0f} s) total {gatys_rows[rel]['total']:.4g}"
+            f" vs model {model_rows[rel]['total']:.4g}")
+    ratio = total_ratio(subset_model, list(gatys_rows.values()))
+    frames, flows = clip if clip is not None else _clip(settings)
+    t1 = time.perf_counter()
+    warp = warping_errors(card, frames, flows)
+    log(f"{card.name}: warping error per-frame {warp['per_frame']:.5f} blended {warp['blended']:.5f} "
+        f"({time.perf_counter() - t1:.0f} s)")
+    all_model = [model_rows[p] for p in settings.photos]
+    result = {
+        "model": card.name, "style": card.style, "variant": card.variant, "sha256_fp32": sha,
+        "params": (card.architecture or {}).get("params"),
+        "loss": {**spec.key(), "source": spec.source},
+        "eval_size": settings.size,
+        "model_mean": mean_terms(all_model), "photo_mean": mean_terms([photo_rows[p] for p in settings.photos]),
+        "photos": list(settings.photos),
+        "gatys": {"photos": list(settings.gatys_photos), "iters": settings.gatys_iters, "optimizer": "lbfgs",
+                  "init": "content", "model_mean": mean_terms(subset_model),
+                  "gatys_mean": mean_terms(list(gatys_rows.values()))},
+        "total_ratio": ratio, "target_ratio": TARGETS.get(card.variant),
+        "per_photo": {"model": model_rows, "gatys": gatys_rows},
+        "warping_error": {"clip": settings.clip, "frames": len(frames), "width": frames[0].shape[1],
+                          "temporal": "TemporalConfig() defaults", **warp},
+        "settings": asdict(settings),
+    }
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(result, indent=1) + "\n")
+    return json.loads(cached.read_text())  # the same plain-JSON form a cache hit returns
+
+
+_CLIP_CACHE: dict[tuple, tuple[list[np.ndarray], list]] = {}
+
+
+def _clip(settings: EvalSettings) -> tuple[list[np.ndarray], list]:
+    from livestyle.temporal.metrics import reference_flows
+
+    k = (settings.clip, settings.clip_frames, settings.clip_width)
+    if k not in _CLIP_CACHE:
+        frames = load_clip(settings.clip, settings.clip_frames, settings.clip_width)
+        _CLIP_CACHE[k] = (frames, reference_flows(frames))
+    return _CLIP_CACHE[k]
+
+
+# -- reporting ------------------------------------------------------------------------------------------------
+
+def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
+    """The compact ``metrics`` section for a model card."""
+    g = result["gatys"]
+    w = result["warping_error"]
+    r4 = lambda x: float(f"{x:.4g}")  # noqa: E731
+    return {
+        "evaluated_with": "python -m tools.evaluate (docs/QUALITY.md)",
+        "eval_size": result["eval_size"],
+        "loss": result["loss"],
+        "heldout_photos": len(result["photos"]),
+        "style_distance": r4(result["model_mean"]["style"]),
+        "content_distance": r4(result["model_mean"]["content"]),
+        "total_loss": r4(result["model_mean"]["total"]),
+        "gatys": {"photos": g["photos"], "iters": g["iters"], "optimizer": g["optimizer"],
+                  "style_distance": r4(g["gatys_mean"]["style"]), "content_distance": r4(g["gatys_mean"]["content"]),
+                  "total_loss": r4(g["gatys_mean"]["total"]), "model_total_loss": r4(g["model_mean"]["total"])},
+        "total_ratio_vs_gatys": r4(result["total_ratio"]),
+        "target_ratio": result["target_ratio"],
+        "warping_error": {"clip": w["clip"], "frames": w["frames"], "width": w["width"],
+                          "per_frame": r4(w["per_frame"]), "blended": r4(w["blended"]), "input": r4(w["input"])},
+    }
+
+
+def markdown_table(results: Sequence[dict[str, Any]]) -> str:
+    """The quality table (one row per model)."""
+    head = ("| model | params | style dist. | content dist. | total (model) | total (Gatys) | ratio (target) "
+            "| warp err. per-frame | warp err. blended |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    rows = []
+    for r in results:
+        g = r["gatys"]
+        w = r["warping_error"]
+        target = r["target_ratio"]
+        ok = "" if target is None else (" ✓" if r["total_ratio"] <= target else " ✗")
+        params = f"{r['params'] / 1e3:.0f} k" if r.get("params") else "?"
+        rows.append(
+            f"| {r['model']} | {params} | {r['model_mean']['style']:.4f} | {r['model_mean']['content']:.3f} "
+            f"| {g['model_mean']['total']:.3f} | {g['gatys_mean']['total']:.3f} "
+            f"| **{r['total_ratio']:.2f}** ({target if target is not None else '-'}){ok} "
+            f"| {w['per_frame'] * 1e3:.2f} | {w['blended'] * 1e3:.2f} |")
+    return head + "\n" + "\n".join(rows)
+
+
+def set_card_metrics(card_path: str | Path, metrics: dict[str, Any]) -> None:
+    """Replace only the card's ``metrics`` value; every other byte stays as tools.export wrote it.
+
+    The card is re-serialised the way tools.export writes it (json, indent 2, trailing newline); if the file on
+    disk is not in that form, editing it would change other bytes, so this refuses instead.
+    """
+    path = Path(card_path)
+    text = path.read_text(encoding="utf-8")
+    data = json.loads(text)
+    if json.dumps(data, indent=2) + "\n" != text:
+        raise ModelError(f"{path} is not formatted as tools.export writes cards: not editing it (re-export it)")
+    data["metrics"] = metrics
+    new = json.dumps(data, indent=2) + "\n"
+    old_rest = {k: v for k, v in json.loads(text).items() if k != "metrics"}
+    if {k: v for k, v in json.loads(new).items() if k != "metrics"} != old_rest:  # pragma: no cover - defensive
+        raise ModelError(f"editing the metrics of {path} would change other keys")
+    path.write_text(new, encoding="utf-8")
+
+
+# -- command line ---------------------------------------------------------------------------------------------
+
+def style_models(names: Sequence[str] | None) -> list[ModelCard]:
+    if names:
+        return [find_model(n) for n in names]
+    return [c for c in list_models() if c.variant in ("lite", "full")]
+
+
+def precompute_gatys(recipe_card: Path, styles: Sequence[str], settings: EvalSettings, cache_dir: Path,
+                     log=print) -> None:
+    """Warm the Gatys cache for ``styles`` (style images from DATA/styles) with ``recipe_card``'s loss settings.
+
+    Photo-major order (every style's first photo, then every style's second...), so a run cut short still covers
+    every style. Hits the same cache entries as the evaluation when the shipped cards carry the same recipe.
+    """
+    from tools.images import load_rgb
+
+    spec = LossSpec.from_recipe(json.loads(Path(recipe_card).read_text()).get("training", {}).get("recipe"))
+    style_imgs = {}
+    for s in styles:
+        found = sorted(glob.glob(str(DATA / "styles" / f"{s}_*"))) + sorted(glob.glob(str(MODELS_DIR / "styles" / f"{s}_*")))
+        if not found:
+            raise SourceError(f"no style image for {s!r} under {DATA / 'styles'}")
+        style_imgs[s] = load_rgb(found[0])
+    losses = {}
+    for path in photo_paths(settings.gatys_photos):
+        for s, img in style_imgs.items():
+            photo = load_photo(path, settings.size, 4)
+            if s not in losses:
+                losses[s] = build_loss(spec, img)
+            t0 = time.perf_counter()
+            gatys_reference(spec, img, photo, settings.gatys_iters, cache_dir / "gatys", loss=losses[s],
+                            label=f"{s} {path.parent.name}/{path.name}")
+            log(f"gatys {s} {path.name}: {time.perf_counter() - t0:.0f} s")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tools.splits import HELD_OUT
+
+    p = argparse.ArgumentParser(prog="python -m tools.evaluate", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--models", nargs="+", help="model names or card paths (default: every lite/full model)")
+    p.add_argument("--size", type=int, default=512, help="longer side of the evaluation photos")
+    p.add_argument("--photos", type=int, default=len(HELD_OUT), help="how many held-out photos (tools.splits order)")
+    p.add_argument("--gatys-photos", type=int, default=2, help=f"size of the Gatys subset: first N of {GATYS_SUBSET}")
+    p.add_argument("--gatys-iters", type=int, default=100, help="L-BFGS iterations of the Gatys reference")
+    p.add_argument("--clip", default=DEFAULT_CLIP, help="clip for the warping error (under DATA/videos, or a path)")
+    p.add_argument("--clip-frames", type=int, default=30)
+    p.add_argument("--clip-width", type=int, default=640)
+    p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
+    p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
+    p.add_argument("--markdown", default=None, help="also write the table to this file")
+    p.add_argument("--write-cards", action="store_true", help="store each model's metrics in its card")
+    p.add_argument("--precompute-gatys", action="store_true", help="only warm the Gatys cache (see --recipe-card)")
+    p.add_argument("--recipe-card", help="card whose training.recipe sets the loss for --precompute-gatys")
+    p.add_argument("--styles", nargs="+", help="style ids for --precompute-gatys")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    from tools.splits import HELD_OUT
+
+    args = build_parser().parse_args(argv)
+    log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
+    try:
+        if not 1 <= args.gatys_photos <= len(GATYS_SUBSET):
+            raise ConfigError(f"--gatys-photos must be 1 to {len(GATYS_SUBSET)}")
+        if not 1 <= args.photos <= len(HELD_OUT):
+            raise ConfigError(f"--photos must be 1 to {len(HELD_OUT)}")
+        settings = EvalSettings(size=args.size, photos=tuple(HELD_OUT[: args.photos]),
+                                gatys_photos=GATYS_SUBSET[: args.gatys_photos], gatys_iters=args.gatys_iters,
+                                clip=args.clip, clip_frames=args.clip_frames, clip_width=args.clip_width)
+        cache = Path(args.cache)
+        if args.precompute_gatys:
+            if not args.recipe_card or not args.styles:
+                raise ConfigError("--precompute-gatys needs --recipe-card CARD and --styles STYLE ...")
+            precompute_gatys(Path(args.recipe_card), args.styles, settings, cache, log)
+            return 0
+        cards = style_models(args.models)
+        if not cards:
+            raise ModelError("no lite/full style models found in models/: train and export some first")
+        results = []
+        for card in cards:
+            results.append(evaluate_model(card, settings, cache_dir=cache, log=log))
+            if args.write_cards:
+                set_card_metrics(card.card_path, card_metrics(results[-1]))
+    except LivestyleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    table = markdown_table(results)
+    Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json_out).write_text(json.dumps({"settings": asdict(settings), "results": results}, indent=1) + "\n")
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n", encoding="utf-8")
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
