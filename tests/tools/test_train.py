@@ -1,0 +1,132 @@
+"""The trainer: a few steps lower the loss, safetensors checkpoints round-trip and resume, held-out photos excluded."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from safetensors import safe_open
+
+from livestyle.errors import SourceError
+from tools import motion
+from tools.data import PhotoCrops, list_training_images
+from tools.nets import TransformerNet
+from tools.perceptual import PerceptualLoss
+from tools.splits import HELD_OUT, is_held_out
+from tools.train import TrainConfig, load_net, read_checkpoint_meta, save_checkpoint, train
+
+SHARED_PHOTOS = Path("/work/shared/data/photos")
+
+
+def _write_images(folder: Path, names: list[str], size: tuple[int, int] = (48, 40), seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, n in enumerate(names):
+        yy, xx = np.mgrid[0:size[1], 0:size[0]]
+        img = np.stack([(xx * (3 + i)) % 256, (yy * 5) % 256, rng.integers(0, 255, size[::-1])], -1).astype(np.uint8)
+        cv2.imwrite(str(folder / n), img)
+
+
+@pytest.fixture()
+def tiny_data(tmp_path: Path) -> tuple[Path, Path]:
+    _write_images(tmp_path / "photos" / "kodak24", ["kodim01.png", "kodim02.png", "kodim23.png"])
+    _write_images(tmp_path / "photos" / "coco_permissive", ["a.jpg", "val2017_000000005001.jpg"], seed=1)
+    _write_images(tmp_path / "style", ["style.png"], size=(40, 40), seed=3)
+    return tmp_path / "photos", tmp_path / "style" / "style.png"
+
+
+def test_held_out_split_is_big_enough_and_named() -> None:
+    assert len(HELD_OUT) >= 10
+    assert len(set(HELD_OUT)) == len(HELD_OUT)
+    assert any(p.startswith("kodak24/") for p in HELD_OUT) and any(p.startswith("coco_permissive/") for p in HELD_OUT)
+    assert is_held_out("/anywhere/kodak24/kodim23.png") and not is_held_out("/anywhere/kodak24/kodim01.png")
+
+
+def test_held_out_photos_never_reach_training(tiny_data: tuple[Path, Path]) -> None:
+    photos, _ = tiny_data
+    files = list_training_images([photos / "kodak24", photos / "coco_permissive"])
+    names = {p.name for p in files}
+    assert names == {"kodim01.png", "kodim02.png", "a.jpg"}
+    ds = PhotoCrops([photos], size=16)
+    assert not any(is_held_out(p) for p in ds.paths) and len(ds) == 3
+
+
+@pytest.mark.skipif(not SHARED_PHOTOS.is_dir(), reason="shared photo set not present")
+def test_held_out_photos_exist_and_are_excluded_from_the_real_set() -> None:
+    for rel in HELD_OUT:
+        assert (SHARED_PHOTOS / rel).is_file(), rel
+    files = list_training_images([SHARED_PHOTOS])  # lists paths only (no decoding): cheap
+    keys = {f"{p.parent.name}/{p.name}" for p in files}
+    assert not keys & set(HELD_OUT)
+    assert len(files) >= 100
+
+
+def test_only_held_out_photos_is_an_error(tmp_path: Path) -> None:
+    _write_images(tmp_path / "kodak24", ["kodim23.png"])
+    with pytest.raises(SourceError, match="no training images"):
+        list_training_images([tmp_path])
+
+
+def test_few_steps_lower_the_loss() -> None:
+    """Same loss as the trainer (perceptual + temporal) on a fixed batch: 15 Adam steps must lower it."""
+    torch.manual_seed(0)
+    style = torch.rand(1, 3, 32, 32) * 255
+    loss_fn = PerceptualLoss([style], content_layers=("relu2_1",), style_layers=("relu1_1", "relu2_1"),
+                             style_weight=20.0)
+    net = TransformerNet("lite")
+    opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(2, 3, 32, 32, generator=g) * 255
+    f1, f2, flow, mask = motion.make_pair(x, generator=g)
+
+    def loss() -> torch.Tensor:
+        y = net(torch.cat([f1, f2]))
+        warped, valid = motion.warp(y[:2], flow)
+        temporal = torch.mean(mask * valid * (y[2:] - warped) ** 2) / 255.0**2
+        return loss_fn(y[:2], content=x)["total"] + 20 * temporal
+
+    first = float(loss().detach())
+    for _ in range(15):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+    assert float(loss().detach()) < 0.8 * first
+
+
+def test_checkpoint_roundtrip_is_safetensors(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    net = TransformerNet("lite")
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    net(torch.rand(1, 3, 16, 16) * 255).mean().backward()
+    opt.step()
+    path = save_checkpoint(tmp_path / "c.safetensors", net, opt, {"step": 7, "net": net.config.to_dict()})
+    with safe_open(str(path), framework="pt") as f:   # a safetensors file, not a pickle
+        keys = list(f.keys())
+        assert json.loads(f.metadata()["livestyle"])["step"] == 7
+    assert any(k.startswith("opt.") for k in keys) and any(k.startswith("net.") for k in keys)
+    again, meta = load_net(path)
+    for a, b in zip(net.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)
+    assert meta["optimizer"]["param_groups"][0]["lr"] == 1e-3
+
+
+def test_train_writes_log_samples_and_resumes(tiny_data: tuple[Path, Path], tmp_path: Path) -> None:
+    photos, style = tiny_data
+    out = tmp_path / "run"
+    common = dict(style=str(style), data=(str(photos),), out=str(out), arch="lite", size=32, batch=2, lr=1e-3,
+                  content_layers=("relu1_1",), style_layers=("relu1_1", "relu2_1"), sample_every=2,
+                  checkpoint_every=2, log_every=1, threads=1)
+    train(TrainConfig(steps=2, **common))
+    first = read_checkpoint_meta(out / "last.safetensors")
+    assert first["step"] == 2 and first["net"]["arch"] == "lite"
+    assert (out / "samples" / "step_000002.png").is_file()
+    meta = train(TrainConfig(steps=4, resume=True, **common))
+    assert meta["step"] == 4
+    rows = list(csv.DictReader(open(out / "log.csv")))
+    assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
+    assert all(float(r["images_per_s"]) > 0 and np.isfinite(float(r["total"])) for r in rows)
