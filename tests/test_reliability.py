@@ -228,8 +228,9 @@ def test_virtual_camera_that_closes_is_dropped_and_the_others_go_on(
 class Proc:
     """``livestyle -v ...`` in a subprocess; stderr collected on a thread so the log can be watched."""
 
-    def __init__(self, args: list[str], cwd: Path) -> None:
-        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+    def __init__(self, args: list[str], cwd: Path, pythonpath: tuple[Path, ...] = ()) -> None:
+        path = os.pathsep.join(str(p) for p in (*pythonpath, REPO))
+        env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1", PYTHONPATH=path)
         self.p = subprocess.Popen([sys.executable, "-m", "livestyle", "-v", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
         self.lines: list[str] = []
@@ -330,8 +331,46 @@ def test_signal_with_stream_and_folder_closes_the_stream_and_releases_the_port(s
     assert written > 0 and len(frames) == written  # every frame counted is on disk and readable
 
 
+_FAKE_PYVIRTUALCAM = """
+import os
+class PixelFormat:
+    RGB = "rgb"
+class Camera:
+    def __init__(self, width, height, fps, **kwargs):
+        self.device = "/dev/video7"
+        self.log = open(os.environ["FAKE_VCAM_LOG"], "a", buffering=1)
+        self.log.write("open\\n")
+    def send(self, frame):
+        self.log.write("frame\\n")
+    def close(self):
+        self.log.write("close\\n")
+        self.log.close()
+"""
+
+
 @POSIX
-def test_stylize_to_folder_interrupted_leaves_only_whole_frames(tmp_path: Path) -> None:
+def test_signal_closes_the_virtual_camera(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = tmp_path / "fake"
+    fake.mkdir()
+    (fake / "pyvirtualcam.py").write_text(_FAKE_PYVIRTUALCAM)
+    log = tmp_path / "vcam.log"
+    monkeypatch.setenv("FAKE_VCAM_LOG", str(log))
+    proc = Proc(["run", "--source", "synth:64x48", "--model", TINY, "--sink", "vcam"], tmp_path, (fake,))
+    try:
+        proc.wait_for("first frame out")
+        time.sleep(0.3)
+        took, _ = proc.stop(signal.SIGTERM)
+    finally:
+        proc.kill()
+    assert took < 1.0 and proc.p.returncode == 0, (took, proc.lines)
+    events = log.read_text().split()
+    assert events[0] == "open" and events[-1] == "close" and events.count("close") == 1, events[-3:]
+    assert events.count("frame") > 0
+
+
+@POSIX
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_stylize_to_folder_interrupted_leaves_only_whole_frames(sig: int, tmp_path: Path) -> None:
     src = tmp_path / "in"
     src.mkdir()
     rng = np.random.default_rng(0)
@@ -342,7 +381,7 @@ def test_stylize_to_folder_interrupted_leaves_only_whole_frames(tmp_path: Path) 
     try:
         proc.wait_for("first frame out")
         time.sleep(0.3)
-        took, _ = proc.stop(signal.SIGINT)
+        took, _ = proc.stop(sig)
     finally:
         proc.kill()
     assert took < 1.0 and proc.p.returncode == 130, (took, proc.lines)
