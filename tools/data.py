@@ -42,6 +42,17 @@ def list_training_images(dirs: Sequence[str | Path]) -> list[Path]:
     return files
 
 
+def _teacher_targets(tdir: Path) -> dict[str, Path]:
+    """{photo stem: target image}: from the manifest of ``tools.teacher`` (targets named by content hash) when
+    there is one, else from files named ``<photo stem>.<ext>``."""
+    from tools.teacher import load_manifest
+
+    manifest = load_manifest(tdir)
+    if manifest:
+        return {Path(src).stem: target for src, target in manifest.items()}
+    return {p.stem: p for p in tdir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+
+
 class PhotoCrops(Dataset):
     """Random square crops of training photos as RGB float [0, 255] tensors (3, size, size).
 
@@ -57,10 +68,11 @@ class PhotoCrops(Dataset):
             tdir = Path(teacher_dir)
             if not tdir.is_dir():
                 raise SourceError(f"teacher folder not found: {tdir}")
-            teachers = {p.stem: p for p in tdir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES}
+            teachers = _teacher_targets(tdir)
             self.paths = [p for p in self.paths if p.stem in teachers]
             if not self.paths:
-                raise SourceError(f"no teacher targets in {tdir} match the training photos (name them <photo stem>.png)")
+                raise SourceError(f"no teacher targets in {tdir} match the training photos "
+                                  "(make them with python -m tools.teacher, or name them <photo stem>.png)")
         self.size = int(size)
         self.rng = random.Random(seed)
         keep = round(self.size * 1.6)
@@ -85,7 +97,10 @@ class PhotoCrops(Dataset):
         c = self.rng.randint(max(8, int(side * 0.6)), side)
         y = self.rng.randint(0, h - c)
         x = self.rng.randint(0, w - c)
-        out = resize(img[y:y + c, x:x + c], self.size, self.size)
+        patch = img[y:y + c, x:x + c]
+        # OpenCV resizes at most 4 channels at once: photo and teacher target separately.
+        out = np.concatenate([resize(np.ascontiguousarray(patch[..., i:i + 3]), self.size, self.size)
+                              for i in range(0, patch.shape[2], 3)], axis=2)
         if self.rng.random() < 0.5:
             out = out[:, ::-1]
         return out

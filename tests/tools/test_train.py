@@ -130,3 +130,13 @@ def test_train_writes_log_samples_and_resumes(tiny_data: tuple[Path, Path], tmp_
     rows = list(csv.DictReader(open(out / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     assert all(float(r["images_per_s"]) > 0 and np.isfinite(float(r["total"])) for r in rows)
+
+
+def test_teacher_targets_are_cropped_with_their_photo(tiny_data: tuple[Path, Path], tmp_path: Path) -> None:
+    photos, _ = tiny_data
+    teach = tmp_path / "teacher"
+    _write_images(teach, ["kodim01.png", "a.png", "kodim23.png"], seed=5)
+    ds = PhotoCrops([photos], size=16, teacher_dir=teach)
+    assert sorted(p.name for p in ds.paths) == ["a.jpg", "kodim01.png"]   # kodim02 has no target; kodim23 held out
+    item = ds[0]
+    assert item.shape == (6, 16, 16)
