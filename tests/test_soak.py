@@ -80,3 +80,65 @@ def test_repeated_runs_leave_no_threads_behind() -> None:
     while time.monotonic() < deadline and {t.ident for t in threading.enumerate()} - before:
         time.sleep(0.05)
     assert {t.name for t in threading.enumerate() if t.ident not in before} == set()
+
+
+@pytest.mark.xfail(strict=True, reason="RunStats keeps every frame's stage timings and latency (~260-400 B a frame, "
+                   "~40 MB an hour at 30 FPS): bound them (docs/RELIABILITY.md, 'Known gap'); remove this mark then")
+def test_run_statistics_do_not_grow_with_the_run() -> None:
+    """A live filter runs for hours: what the pipeline keeps per frame must be bounded, not a list of every frame."""
+    import tracemalloc
+
+    import numpy as np
+
+    from livestyle.frames import Frame
+    from livestyle.pipeline import Pipeline
+
+    class Endless:
+        is_live, dropped, fps, size = False, 0, 30.0, (8, 8)
+
+        def __init__(self) -> None:
+            self.n, self.image = 0, np.zeros((8, 8, 3), np.uint8)
+
+        def read(self) -> Frame:
+            self.n += 1
+            return Frame(self.image, self.n, time.perf_counter())
+
+        def close(self) -> None:
+            pass
+
+    class Same:
+        def preprocess(self, rgb):  # noqa: ANN001, ANN201
+            return rgb
+
+        def infer(self, x):  # noqa: ANN001, ANN201
+            return x
+
+        def postprocess(self, y, like):  # noqa: ANN001, ANN201
+            return like
+
+    class Null:
+        name = "null"
+
+        def write(self, frame: object) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    marks: dict[int, int] = {}
+    pipe = Pipeline(Endless(), [Same()], [Null()], pipelined=False, max_frames=25_000)
+
+    def on_frame(frame: Frame) -> None:
+        n = pipe._out_count
+        if n in (12_000, 25_000):
+            marks[n] = sum(s.size for s in tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(True, "*livestyle*")]).statistics("filename"))
+
+    pipe.on_frame = on_frame
+    tracemalloc.start()
+    try:
+        pipe.run()
+    finally:
+        tracemalloc.stop()
+    growth = marks[25_000] - marks[12_000]
+    assert growth < 300_000, f"{growth / 13_000:.0f} bytes kept per frame (a window of <= 10,000 frames is fine)"
