@@ -105,6 +105,7 @@ CASES: dict[str, Case] = {
     "empty folder": Case(_stylize(src="empty"), "no images in folder"),
     "missing input": Case(_stylize(src="nothing-here.jpg"), "does not exist"),
     "live source not found": Case(_run("--source", "{d}/nothing.mp4"), "source not found"),
+    "stream not reachable": Case(_run("--source", "rtsp://user:secret@127.0.0.1:1/live"), "cannot open stream"),
     "size 0x0": Case(_stylize("--size", "0x0"), "bad size"),
     "size abc": Case(_stylize("--size", "abc"), "bad size"),
     "capture size 0x0": Case(_run("--source", "synth", "--capture-size", "0x0"), "bad size"),
@@ -143,6 +144,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(name: str, files: Path, taken_po
     assert case.expect.lower() in line.lower(), line
     assert len(line) < 500, line  # a line, not an essay
     assert not (files / "out.png").exists()  # nothing half-written
+    assert "secret" not in r.stderr  # credentials in a URL are never echoed
 
 
 def test_virtual_camera_hint_says_how_to_set_it_up(files: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import cv2
@@ -37,6 +38,10 @@ def open_camera(index: int, size: tuple[int, int] | None = None, **reader_option
 
 def open_stream(url: str, size: tuple[int, int] | None = None, **reader_options: object) -> LiveReader:
     """A network stream through OpenCV's FFmpeg backend, read live (newest frame, reopened when it drops)."""
+
+    # FFmpeg's own error lines ("[tcp @ 0x...] Connection refused") would precede our one-line SourceError and be
+    # repeated on every reconnect attempt; OpenCV reads this when it first opens a stream. Set it to 24 to see them.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
     def open_capture() -> cv2.VideoCapture:
         # Bounded waits: FFmpeg's default network timeouts are long enough to make a lost stream look like a hang.
