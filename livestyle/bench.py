@@ -18,7 +18,7 @@ from typing import Any
 
 from livestyle.config import BenchConfig
 from livestyle.frames import Frame
-from livestyle.pipeline import RunStats, build_pipeline
+from livestyle.pipeline import STATS_WINDOW, RunStats, build_pipeline
 
 
 class NullSink:
@@ -118,7 +118,8 @@ def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
 
     run = replace(run, max_frames=config.warmup + config.frames)
     pipe = build_pipeline(run, stop_event=stop_event, warmup=config.warmup,
-                          sinks=sinks if sinks is not None else [NullSink()])
+                          sinks=sinks if sinks is not None else [NullSink()],
+                          stats_window=max(config.frames, STATS_WINDOW))  # every measured frame counts
     providers = sorted({str(getattr(m, "provider", "?")) for m in pipe.stylizers})
     models = list(pipe.controls.style_names)
     stats = pipe.run()

@@ -23,6 +23,7 @@ import queue
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,18 +60,35 @@ def percentile(values: Sequence[float], q: float) -> float:
     return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
 
 
+STATS_WINDOW = 10_000  # frames whose timings are kept: bounded memory however long a live run lasts
+
+
 @dataclass
 class RunStats:
-    """What a run measured. ``stages`` and ``latencies_ms`` hold one value per counted frame (after warm-up)."""
+    """What a run measured. ``stages`` and ``latencies_ms`` hold one value per counted frame (after warm-up), for
+    the last ``window`` frames only, so an hours-long run keeps a few MB at most; ``frames`` counts them all."""
 
     frames: int = 0
     elapsed_s: float = 0.0
-    latencies_ms: list[float] = field(default_factory=list)
-    stages: dict[str, list[float]] = field(default_factory=dict)
+    latencies_ms: Sequence[float] = field(default_factory=list)
+    stages: dict[str, Sequence[float]] = field(default_factory=dict)
     dropped: int = 0
     failed_sinks: list[str] = field(default_factory=list)
     stop_reason: str = "end"  # end | max_frames | stopped | quit | sinks
     warmup_frames: int = 0
+    window: int = STATS_WINDOW
+
+    def __post_init__(self) -> None:
+        self.latencies_ms = deque(self.latencies_ms, maxlen=self.window)
+        self.stages = {k: deque(v, maxlen=self.window) for k, v in self.stages.items()}
+
+    def add(self, latency_ms: float, times: dict[str, float]) -> None:
+        self.latencies_ms.append(latency_ms)  # type: ignore[attr-defined]
+        for k, v in times.items():
+            q = self.stages.get(k)
+            if q is None:
+                q = self.stages[k] = deque(maxlen=self.window)
+            q.append(v)  # type: ignore[attr-defined]
 
     @property
     def fps(self) -> float:
@@ -188,7 +206,8 @@ class Pipeline:
                  temporal: bool = True, pipelined: bool = True, max_frames: int | None = None, warmup: int = 0,
                  stop_event: threading.Event | None = None, on_frame: Callable[[Frame], None] | None = None,
                  style_names: Sequence[str] = (), queue_size: int = 1, prefetch: bool = False,
-                 balance: bool = True, segmenter_factory: Callable[[], Any] | None = None) -> None:
+                 balance: bool = True, segmenter_factory: Callable[[], Any] | None = None,
+                 stats_window: int = STATS_WINDOW) -> None:
         if not stylizers:
             raise ConfigError("no model to run: give --model NAME (see `livestyle models`)")
         self.source = source
@@ -211,7 +230,7 @@ class Pipeline:
                                  temporal_strength=float(t_strength), strength=effects.strength,
                                  preserve_colors=effects.preserve_colors, mask=effects.mask,
                                  style_names=tuple(style_names))
-        self.stats = RunStats(warmup_frames=warmup)
+        self.stats = RunStats(warmup_frames=warmup, window=stats_window)
         self._closed = False
         self._errors: list[BaseException] = []
         self._halt = threading.Event()
@@ -356,9 +375,7 @@ class Pipeline:
         elif self._out_count > self.warmup:
             self.stats.frames += 1
             self.stats.elapsed_s = now - self._t_start
-            self.stats.latencies_ms.append((now - item.frame.timestamp) * 1e3)
-            for k, v in item.times.items():
-                self.stats.stages.setdefault(k, []).append(v)
+            self.stats.add((now - item.frame.timestamp) * 1e3, item.times)
         if self.on_frame is not None:
             self.on_frame(frame)
         self._poll_actions()
@@ -645,7 +662,7 @@ def load_stylizers(config: RunConfig) -> tuple[list[Any], list[str]]:
 
 def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = None, warmup: int = 0,
                    on_frame: Callable[[Frame], None] | None = None, sinks: Sequence[Any] | None = None,
-                   source: Any = None) -> Pipeline:
+                   source: Any = None, stats_window: int = STATS_WINDOW) -> Pipeline:
     """Open the source, load the models and open the sinks that ``config`` names, then wire them.
 
     ``sinks``/``source`` replace the configured ones (the bench passes a null sink, ``stylize`` its own).
@@ -687,7 +704,7 @@ def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = No
                         effects=config.effects,
                         temporal=temporal_on, pipelined=config.pipelined, max_frames=config.max_frames,
                         warmup=warmup, stop_event=stop_event, on_frame=on_frame, style_names=names,
-                        prefetch=config.prefetch)
+                        prefetch=config.prefetch, stats_window=stats_window)
     except BaseException:
         for obj in reversed(opened):
             with contextlib.suppress(Exception):

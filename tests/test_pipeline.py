@@ -332,3 +332,12 @@ def test_mask_key_loads_the_segmenter_on_first_use() -> None:
     stats = pipe.run()
     assert made == [1] and preview.status == ["mask background"]
     assert len(stats.stages["mask"]) == 3  # frames 3, 4, 5
+
+
+def test_run_stats_keep_a_bounded_window() -> None:
+    pipe = Pipeline(FakeSource(None, size=(8, 8)), [FakeStylizer()], [FakeSink()], pipelined=False, max_frames=300,
+                    stats_window=100)
+    pipe.sinks[0].write = lambda f: None  # keep no frames in the fake sink either
+    stats = pipe.run()
+    assert stats.frames == 300 and len(stats.latencies_ms) == 100
+    assert all(len(v) == 100 for v in stats.stages.values())
