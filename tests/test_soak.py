@@ -82,8 +82,6 @@ def test_repeated_runs_leave_no_threads_behind() -> None:
     assert {t.name for t in threading.enumerate() if t.ident not in before} == set()
 
 
-@pytest.mark.xfail(strict=True, reason="RunStats keeps every frame's stage timings and latency (~260-400 B a frame, "
-                   "~40 MB an hour at 30 FPS): bound them (docs/RELIABILITY.md, 'Known gap'); remove this mark then")
 def test_run_statistics_do_not_grow_with_the_run() -> None:
     """A live filter runs for hours: what the pipeline keeps per frame must be bounded, not a list of every frame."""
     import tracemalloc
