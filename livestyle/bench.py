@@ -79,6 +79,7 @@ class BenchResult:
     machine: dict[str, Any]
     providers: list[str] = field(default_factory=list)
     models: list[str] = field(default_factory=list)
+    usage: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         s = self.stats
@@ -89,6 +90,7 @@ class BenchResult:
             "latency_ms": s.latency(),
             "stages": s.stage_summary(),
             "dropped": s.dropped,
+            "usage": self.usage,
             "models": self.models,
             "providers": self.providers,
             "config": self.config,
@@ -107,6 +109,11 @@ class BenchResult:
                      f"   p99 {lat['p99']:.2f} ms")
         lines.append(f"{s.frames} frames in {s.elapsed_s:.2f} s: {s.fps:.1f} FPS ({mode}, "
                      f"{', '.join(self.models)} on {', '.join(self.providers) or '?'})")
+        if self.usage:
+            load = self.machine.get("loadavg_1m")
+            lines.append(f"CPU {self.usage['cpu_ms_per_frame']:.1f} ms/frame, {self.usage['cores_used']:.2f} cores "
+                         f"used of {self.machine.get('usable_cores', '?')}"
+                         + (f", load average {load}" if load is not None else ""))
         return "\n".join(lines)
 
 
@@ -122,11 +129,18 @@ def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
                           stats_window=max(config.frames, STATS_WINDOW))  # every measured frame counts
     providers = sorted({str(getattr(m, "provider", "?")) for m in pipe.stylizers})
     models = list(pipe.controls.style_names)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
     stats = pipe.run()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     desc = BenchConfig(run=run, frames=config.frames, warmup=config.warmup).describe()
     desc["threads_used"] = run.model.threads if run.model.threads is not None else (1 if run.pipelined else None)
     desc["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=providers, models=models)
+    # CPU time this process got: on a shared machine, cores_used < usable_cores says the others took the rest
+    n_all = stats.frames + config.warmup
+    usage = {"cpu_ms_per_frame": cpu * 1e3 / n_all if n_all else float("nan"),
+             "cores_used": cpu / wall if wall > 0 else float("nan")}
+    return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=providers, models=models,
+                       usage=usage)
 
 
 def write_json(result: BenchResult, path: str | Path, compare: list[BenchResult] | None = None) -> None:
