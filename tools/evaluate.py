@@ -11,7 +11,7 @@ For each model, on the held-out photos of :mod:`tools.splits` at 512 px (longer 
   (content_weight * content + style_weight * style + tv_weight * tv) of the model's output, computed with the
   trainer's own :class:`tools.perceptual.PerceptualLoss` (layers, weights and style size read from the card's
   ``training.recipe``), the model run through ONNX Runtime from the shipped fp32 file;
-- the same figures for the Gatys optimum of *the same loss* (:func:`tools.gatys.stylize_image`, L-BFGS from the
+- the same figures for the Gatys optimum of *the same loss* (:func:`tools.gatys.stylize_image` from the
   photo), on a fixed subset of photos because each optimisation costs minutes on a CPU; the ratio of total losses
   (model / Gatys) is computed on that subset. Gatys results are cached as PNG under ``runs/eval/gatys/<key>.png``
   where the key hashes everything the optimum depends on, so reruns are free and a changed recipe recomputes;
@@ -213,20 +213,30 @@ def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def gatys_key(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, iters: int) -> str:
-    """Cache key of one Gatys optimum: the loss settings, the exact style and photo pixels, the iterations."""
-    meta = json.dumps({"loss": spec.key(), "iters": iters, "optimizer": "lbfgs", "init": "content",
+def gatys_key(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, iters: int, optimizer: str = "adam",
+              lr: float = 5.0) -> str:
+    """Cache key of one Gatys optimum: the loss settings, the exact style and photo pixels, the optimiser."""
+    meta = json.dumps({"loss": spec.key(), "iters": iters, "optimizer": optimizer, "init": "content",
+                       **({"lr": lr} if optimizer == "adam" else {}),
                        "style": _sha(style_image.tobytes()) + str(style_image.shape),
                        "photo": _sha(photo.tobytes()) + str(photo.shape)}, sort_keys=True)
     return _sha(meta.encode())[:20]
 
 
 def gatys_reference(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, iters: int,
-                    cache_dir: Path = RUNS / "gatys", *, loss: Any = None, label: str = "") -> np.ndarray:
-    """The Gatys optimum of ``spec``'s loss for ``photo`` (RGB uint8), from the cache or optimised now (1 thread)."""
+                    cache_dir: Path = RUNS / "gatys", *, optimizer: str = "adam", lr: float = 5.0, loss: Any = None,
+                    label: str = "") -> np.ndarray:
+    """The Gatys optimum of ``spec``'s loss for ``photo`` (RGB uint8), from the cache or optimised now (1 thread).
+
+    Adam (lr 5 pixel units) by default: tools.gatys's L-BFGS (one evaluation per step, no line search) did not
+    move in 100 iterations at 512 px with the trainer's loss (measured on kodim23 + Starry Night: total 13.6815 ->
+    13.6814), most likely because the relative distances give tiny per-pixel gradients and torch's L-BFGS scales
+    its first steps by them; Adam is invariant to that scale, and at 256 px, where L-BFGS works, Adam lr 5 ends
+    within a few % of it (docs/gatys_lbfgs_vs_adam.png).
+    """
     from tools.images import load_rgb, save_rgb, to_tensor
 
-    key = gatys_key(spec, style_image, photo, iters)
+    key = gatys_key(spec, style_image, photo, iters, optimizer, lr)
     png = Path(cache_dir) / f"{key}.png"
     if png.is_file():
         return load_rgb(png)
@@ -236,7 +246,7 @@ def gatys_reference(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, 
 
     torch.set_num_threads(1)
     loss = loss if loss is not None else build_loss(spec, style_image)
-    config = GatysConfig(size=None, iters=iters, optimizer="lbfgs", init="content", scales=1,
+    config = GatysConfig(size=None, iters=iters, optimizer=optimizer, lr=lr, init="content", scales=1,
                          content_weight=spec.content_weight, style_weight=spec.style_weight, tv_weight=spec.tv_weight,
                          content_layers=spec.content_layers, style_layers=spec.style_layers, pooling=spec.pooling)
     t0 = time.perf_counter()
@@ -245,7 +255,7 @@ def gatys_reference(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, 
     write_log(hist, png.with_suffix(".csv"))
     save_rgb(res.image, png)
     (png.with_suffix(".json")).write_text(json.dumps({
-        "label": label, "iters": iters, "seconds": round(time.perf_counter() - t0, 1), "loss": spec.key(),
+        "label": label, "iters": iters, "optimizer": optimizer, "lr": lr, "seconds": round(time.perf_counter() - t0, 1), "loss": spec.key(),
         "total_first": hist[0]["total"], "total_last": hist[-1]["total"],
         "total_at_80pct": hist[int(0.8 * len(hist)) - 1]["total"] if len(hist) >= 5 else None,
     }, indent=1) + "\n")
@@ -279,6 +289,8 @@ class EvalSettings:
     photos: tuple[str, ...] = ()
     gatys_photos: tuple[str, ...] = GATYS_SUBSET[:2]
     gatys_iters: int = 100
+    gatys_optimizer: str = "adam"
+    gatys_lr: float = 5.0
     clip: str = DEFAULT_CLIP
     clip_frames: int = 30
     clip_width: int = 640
@@ -323,6 +335,7 @@ def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path =
         photo = load_photo(path, settings.size, m)
         t1 = time.perf_counter()
         g = gatys_reference(spec, style, photo, settings.gatys_iters, Path(cache_dir) / "gatys", loss=loss,
+                            optimizer=settings.gatys_optimizer, lr=settings.gatys_lr,
                             label=f"{card.style} {rel}")
         gatys_rows[rel] = loss_terms(loss, g, photo)
         if rel not in model_rows:
@@ -344,7 +357,8 @@ def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path =
         "eval_size": settings.size,
         "model_mean": mean_terms(all_model), "photo_mean": mean_terms([photo_rows[p] for p in settings.photos]),
         "photos": list(settings.photos),
-        "gatys": {"photos": list(settings.gatys_photos), "iters": settings.gatys_iters, "optimizer": "lbfgs",
+        "gatys": {"photos": list(settings.gatys_photos), "iters": settings.gatys_iters,
+                  "optimizer": settings.gatys_optimizer, "lr": settings.gatys_lr,
                   "init": "content", "model_mean": mean_terms(subset_model),
                   "gatys_mean": mean_terms(list(gatys_rows.values()))},
         "total_ratio": ratio, "target_ratio": TARGETS.get(card.variant),
@@ -386,7 +400,7 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
         "style_distance": r4(result["model_mean"]["style"]),
         "content_distance": r4(result["model_mean"]["content"]),
         "total_loss": r4(result["model_mean"]["total"]),
-        "gatys": {"photos": g["photos"], "iters": g["iters"], "optimizer": g["optimizer"],
+        "gatys": {"photos": g["photos"], "iters": g["iters"], "optimizer": g["optimizer"], "lr": g.get("lr"),
                   "style_distance": r4(g["gatys_mean"]["style"]), "content_distance": r4(g["gatys_mean"]["content"]),
                   "total_loss": r4(g["gatys_mean"]["total"]), "model_total_loss": r4(g["model_mean"]["total"])},
         "total_ratio_vs_gatys": r4(result["total_ratio"]),
@@ -467,6 +481,7 @@ def precompute_gatys(recipe_card: Path, styles: Sequence[str], settings: EvalSet
                 losses[s] = build_loss(spec, img)
             t0 = time.perf_counter()
             gatys_reference(spec, img, photo, settings.gatys_iters, cache_dir / "gatys", loss=losses[s],
+                            optimizer=settings.gatys_optimizer, lr=settings.gatys_lr,
                             label=f"{s} {path.parent.name}/{path.name}")
             log(f"gatys {s} {path.name}: {time.perf_counter() - t0:.0f} s")
 
@@ -480,7 +495,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", type=int, default=512, help="longer side of the evaluation photos")
     p.add_argument("--photos", type=int, default=len(HELD_OUT), help="how many held-out photos (tools.splits order)")
     p.add_argument("--gatys-photos", type=int, default=2, help=f"size of the Gatys subset: first N of {GATYS_SUBSET}")
-    p.add_argument("--gatys-iters", type=int, default=100, help="L-BFGS iterations of the Gatys reference")
+    p.add_argument("--gatys-iters", type=int, default=100, help="iterations of the Gatys reference")
+    p.add_argument("--gatys-optimizer", choices=("adam", "lbfgs"), default="adam", help="see gatys_reference")
+    p.add_argument("--gatys-lr", type=float, default=5.0, help="Adam step in pixel units")
     p.add_argument("--clip", default=DEFAULT_CLIP, help="clip for the warping error (under DATA/videos, or a path)")
     p.add_argument("--clip-frames", type=int, default=30)
     p.add_argument("--clip-width", type=int, default=640)
@@ -506,6 +523,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--photos must be 1 to {len(HELD_OUT)}")
         settings = EvalSettings(size=args.size, photos=tuple(HELD_OUT[: args.photos]),
                                 gatys_photos=GATYS_SUBSET[: args.gatys_photos], gatys_iters=args.gatys_iters,
+                                gatys_optimizer=args.gatys_optimizer, gatys_lr=args.gatys_lr,
                                 clip=args.clip, clip_frames=args.clip_frames, clip_width=args.clip_width)
         cache = Path(args.cache)
         if args.precompute_gatys:

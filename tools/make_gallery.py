@@ -23,13 +23,13 @@ from livestyle.stylize.card import ModelCard
 from livestyle.stylize.registry import list_models
 
 ROOT = Path(__file__).resolve().parents[1]
-#: Rows: varied held-out content (parrots close-up, portrait, mountain landscape, people indoors, street).
+#: Rows: varied held-out content (parrots close-up, portrait, mountain stream, crowd, lighthouse).
 ROW_PHOTOS: tuple[str, ...] = (
     "kodak24/kodim23.png",
     "kodak24/kodim15.png",
     "kodak24/kodim13.png",
-    "coco_permissive/val2017_000000397133.jpg",
-    "coco_permissive/val2017_000000252332.jpg",
+    "coco_permissive/val2017_000000005001.jpg",
+    "kodak24/kodim19.png",
 )
 
 
