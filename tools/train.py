@@ -184,16 +184,19 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     device = torch.device(f"cuda:{local}" if torch.cuda.is_available() else "cpu")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed + rank)
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     ckpt = out / CHECKPOINT_NAME
     net_cfg = cfg.net_config()
+    # A resumed run must not replay the crops and motions of the first one: fold the resume step into the seeds.
+    start = int(read_checkpoint_meta(ckpt)["step"]) if cfg.resume and ckpt.is_file() else 0
+    seed = cfg.seed + 100_003 * start
+    torch.manual_seed(seed + rank)
 
-    dataset = PhotoCrops(cfg.data, cfg.size, seed=cfg.seed + rank, teacher_dir=cfg.teacher)
-    sampler = DistributedSampler(dataset, seed=cfg.seed) if world > 1 else None
+    dataset = PhotoCrops(cfg.data, cfg.size, seed=seed + rank, teacher_dir=cfg.teacher)
+    sampler = DistributedSampler(dataset, seed=seed) if world > 1 else None
     loader = DataLoader(dataset, batch_size=cfg.batch, shuffle=sampler is None, sampler=sampler, drop_last=True,
-                        num_workers=0, generator=torch.Generator().manual_seed(cfg.seed))
+                        num_workers=0, generator=torch.Generator().manual_seed(seed))
     if len(dataset) < cfg.batch:
         raise ConfigError(f"only {len(dataset)} training images for --batch {cfg.batch}: add photos or lower --batch")
     video_iter = None
@@ -224,7 +227,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         model = nn.parallel.DistributedDataParallel(net, device_ids=[local] if device.type == "cuda" else None)
     autocast, scaler = _autocast(device, cfg.amp)
     mcfg = motion.MotionConfig(**cfg.motion)
-    gen = torch.Generator().manual_seed(cfg.seed * 1000 + rank)
+    gen = torch.Generator().manual_seed(seed * 1000 + rank)
 
     # Fixed sample inputs: the first held-out photos (viewing them is not training on them).
     samples = None
