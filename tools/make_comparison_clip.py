@@ -41,13 +41,13 @@ def side_by_side(left: np.ndarray, right: np.ndarray, labels: tuple[str, str], g
     return np.hstack([cols[0], sep, cols[1]])
 
 
-def write_gif(frames: list[np.ndarray], path: Path, fps: float) -> None:
+def write_gif(frames: list[np.ndarray], path: Path, fps: float, colors: int = 256) -> None:
     """Animated GIF with one palette for all frames and no dithering (no encoder flicker)."""
     from PIL import Image
 
     step = max(1, len(frames) // 8)
     sample = np.vstack(frames[::step])
-    palette = Image.fromarray(sample).quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    palette = Image.fromarray(sample).quantize(colors=colors, method=Image.Quantize.MEDIANCUT)
     imgs = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     imgs[0].save(path, save_all=True, append_images=imgs[1:], duration=round(1000 / fps), loop=0, optimize=True)
 
@@ -69,10 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.make_comparison_clip", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="starry_night-lite", help="model name or card path")
     p.add_argument("--clip", default="davis/blackswan", help="clip under ../shared/data/videos, or a path")
-    p.add_argument("--frames", type=int, default=50)
-    p.add_argument("--fps", type=float, default=20.0, help="playback rate")
+    p.add_argument("--frames", type=int, default=38, help="frames from the start of the clip (38: GIF under 3 MB)")
+    p.add_argument("--fps", type=float, default=16.0, help="playback rate")
     p.add_argument("--process-width", type=int, default=640)
     p.add_argument("--width", type=int, default=320, help="width of each side in the output")
+    p.add_argument("--colors", type=int, default=64, help="GIF palette size (one palette for the whole clip)")
     p.add_argument("--output", "-o", default=str(ROOT / "docs" / "temporal_comparison.gif"), help=".gif or .mp4")
     args = p.parse_args(argv)
     try:
@@ -102,7 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     labels = (f"per-frame {st.card.name}", "temporal blending (default)")
     video = [side_by_side(small(a), small(b), labels) for a, b in zip(per_frame, blended)]
     out.parent.mkdir(parents=True, exist_ok=True)
-    (write_gif if out.suffix.lower() == ".gif" else write_mp4)(video, out, args.fps)
+    if out.suffix.lower() == ".gif":
+        write_gif(video, out, args.fps, args.colors)
+    else:
+        write_mp4(video, out, args.fps)
     cv2.imwrite(str(out.with_name(out.stem + "_poster.jpg")), cv2.cvtColor(video[len(video) // 2], cv2.COLOR_RGB2BGR),
                 [cv2.IMWRITE_JPEG_QUALITY, 85])
     print(f"{out}: {len(video)} frames {video[0].shape[1]}x{video[0].shape[0]} at {args.fps:g} fps, "
