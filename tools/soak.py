@@ -80,6 +80,7 @@ class SoakResult:
     rss_warm_mb: float
     rss_end_mb: float
     growth_mb: float
+    late_growth_mb: float  # over the second half of the run: a leak keeps climbing, a filling buffer levels off
     peak_mb: float
     py_threads_before: int
     py_threads_warm: int
@@ -94,7 +95,8 @@ class SoakResult:
     def line(self) -> str:
         return (f"soak: {self.frames} frames at {self.size[0]}x{self.size[1]} in {self.elapsed_s:.0f} s "
                 f"({self.fps:.0f} FPS); RSS {self.rss_warm_mb:.1f} MB after {self.warmup} warm-up frames -> "
-                f"{self.rss_end_mb:.1f} MB at the end (growth {self.growth_mb:+.1f} MB, peak {self.peak_mb:.1f}); "
+                f"{self.rss_end_mb:.1f} MB at the end (growth {self.growth_mb:+.1f} MB, second half "
+                f"{self.late_growth_mb:+.1f} MB, peak {self.peak_mb:.1f}); "
                 f"threads py {self.py_threads_warm}->{self.py_threads_end} (after close {self.py_threads_after_close}"
                 f", before {self.py_threads_before}), os {self.os_threads_warm}->{self.os_threads_end}; "
                 f"leaked: {', '.join(self.leaked_threads) or 'none'}")
@@ -160,6 +162,7 @@ def soak(frames: int = 20_000, size: tuple[int, int] = (320, 240), model: str | 
         samples.append(end)
     warm = marks.get("warm", samples[0])
     last = samples[-1]
+    half = next(s for s in samples if s.frame >= (warm.frame + last.frame) / 2)
     del pipe
     gc.collect()
     time.sleep(0.2)  # let joined threads finish unwinding
@@ -173,7 +176,7 @@ def soak(frames: int = 20_000, size: tuple[int, int] = (320, 240), model: str | 
     return SoakResult(
         frames=out[0].frames, warmup=warmup, size=size, model=model, elapsed_s=elapsed,
         fps=stats.fps, rss_before_mb=rss_before / 2**20, rss_warm_mb=warm.rss_mb, rss_end_mb=last.rss_mb,
-        growth_mb=last.rss_mb - warm.rss_mb, peak_mb=max(s.rss_mb for s in samples),
+        growth_mb=last.rss_mb - warm.rss_mb, late_growth_mb=last.rss_mb - half.rss_mb, peak_mb=max(s.rss_mb for s in samples),
         py_threads_before=py_before, py_threads_warm=warm.py_threads, py_threads_end=last.py_threads,
         py_threads_after_close=threading.active_count(), os_threads_warm=warm.os_threads,
         os_threads_end=last.os_threads, leaked_threads=leaked, samples=samples,
