@@ -98,7 +98,7 @@ CASES: dict[str, Case] = {
     "onnx without a card": Case(_stylize(model="bare.onnx"), "no model card"),
     "corrupt model": Case(_stylize(model="random.onnx"), "not a valid ONNX model"),
     "text file as model": Case(_stylize(model="notes.json"), "not a valid ONNX model"),
-    "wrong input shape": Case(_stylize(model="gray.json"), "1 channels, not 3"),
+    "wrong input shape": Case(_stylize(model="gray.json"), "input has 1 channel, not 3"),
     "unreadable image": Case(_stylize(src="broken.png"), "cannot read image"),
     "unreadable video": Case(lambda d, _p: ["stylize", str(d / "broken.mp4"), "-o", str(d / "o.mp4"),
                                             "--model", str(d / "tiny-test.json")], "cannot read video"),

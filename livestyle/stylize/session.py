@@ -104,7 +104,7 @@ def _check_io(sess: Any, card: ModelCard, path) -> tuple[str, str]:
                          "tensor: re-export it")
     channels = shape[1] if card.input.layout == "NCHW" else shape[3]
     if isinstance(channels, int) and channels != 3:
-        raise ModelError(f"{path.name} input has {channels} channels, not 3 ({card.input.layout} {shape}): "
+        raise ModelError(f"{path.name} input has {channels} channel{'s' if channels != 1 else ''}, not 3 ({card.input.layout} {shape}): "
                          "re-export it or fix input.layout in the card")
     if "float" not in inp.type or "16" in inp.type:
         raise ModelError(f"{path.name} input type is {inp.type}, the card promises float32: re-export it")
