@@ -483,3 +483,28 @@ def test_log_level_warning_is_quiet_on_a_healthy_run(tmp_path: Path, capsys: pyt
     assert captured.err == "", captured.err
     with av.open(str(tmp_path / "ok.mp4")) as f:
         assert sum(1 for _ in f.decode(video=0)) == 5
+
+
+class _FullAtClose(_FullDisk):
+    """Every frame is muxed, but writing the mp4 index at ``close()`` hits a full disk."""
+
+    def close(self) -> None:
+        self._c.close()
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.xfail(strict=True, reason="the pipeline does not yet read FileSink.failed after close(): the run exits 0 "
+                   "and lists the file (docs/RELIABILITY.md, known gaps); remove this mark once it does")
+def test_a_file_that_cannot_be_finalised_is_not_reported_as_written(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import livestyle.sinks.file as file_sink
+
+    real_open = file_sink.av.open
+    monkeypatch.setattr(file_sink.av, "open", lambda path, mode="r", *a, **k: _FullAtClose(
+        real_open(path, mode, *a, **k), 10**9) if mode == "w" else real_open(path, mode, *a, **k))
+    code = main(["run", "--source", "synth:64x48", "--model", TINY, "--max-frames", "5",
+                 "--sink", f"file:{tmp_path / 'end.mp4'}"])
+    captured = capsys.readouterr()
+    assert "could not finalise" in captured.err  # the sink itself already says so
+    assert "end.mp4" not in captured.out, captured.out  # ...but the summary must not list it as written
+    assert code == 2, captured.err  # and with no output left, the run failed

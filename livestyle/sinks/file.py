@@ -79,6 +79,11 @@ class FileSink:
     def size(self) -> tuple[int, int]:
         return self._size
 
+    @property
+    def failed(self) -> bool:
+        """True once a write or the finalising ``close()`` failed: the file on disk is incomplete."""
+        return self._failed
+
     # -- audio ------------------------------------------------------------------------------------------------
     def _open_audio(
         self, audio_from: str | Path | None
@@ -150,11 +155,13 @@ class FileSink:
                     self._container.mux(packet)
                 self._mux_audio_until(self.frames_written / self._rate)
         except (OSError, av.error.FFmpegError) as exc:
+            self._failed = True
             log.warning("%s: could not finish the file: %s", self.path, _reason(exc))
         finally:
             try:
                 self._container.close()
             except (OSError, av.error.FFmpegError) as exc:
+                self._failed = True
                 log.warning("%s: could not finalise the file: %s", self.path, _reason(exc))
             if self._audio_in is not None:
                 self._audio_in.close()
