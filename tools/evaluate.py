@@ -307,69 +307,91 @@ def style_image_of(card: ModelCard) -> np.ndarray:
     return load_rgb(card.style_image)
 
 
-def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUNS,
-                   clip: tuple[list[np.ndarray], list] | None = None, log=print) -> dict[str, Any]:
-    """Every figure for one model (cached under ``cache_dir/models`` by model sha256 and settings)."""
+def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUNS,
+               clip: tuple[list[np.ndarray], list | None] | None = None, log=print) -> dict[str, Any]:
+    """The model's own figures: losses on every evaluation photo (and on the Gatys subset) and warping errors.
+
+    Cached under ``cache_dir/models`` by model sha256, the settings that affect them and the loss.
+    """
     card.verify("fp32")
     spec = LossSpec.from_card(card)
     sha = card.sha256.get("fp32") or _sha(card.path.read_bytes())
-    cached = Path(cache_dir) / "models" / f"{card.name}-{sha[:12]}-{settings.key()}-{_sha(json.dumps(spec.key()).encode())[:8]}.json"
+    keyed = {k: v for k, v in asdict(settings).items() if not k.startswith("gatys_") or k == "gatys_photos"}
+    key = _sha(json.dumps([keyed, spec.key()], sort_keys=True).encode())[:12]
+    cached = Path(cache_dir) / "models" / f"{card.name}-{sha[:12]}-{key}.json"
     if cached.is_file():
         return json.loads(cached.read_text())
     import torch
 
     torch.set_num_threads(1)
-    style = style_image_of(card)
-    loss = build_loss(spec, style)
-    m = card.size_multiple
+    loss = build_loss(spec, style_image_of(card))
     model_rows, photo_rows = {}, {}
     t0 = time.perf_counter()
-    for rel, path in zip(settings.photos, photo_paths(settings.photos)):
-        photo = load_photo(path, settings.size, m)
-        out = stylize_native(card, photo)
-        model_rows[rel] = loss_terms(loss, out, photo)
+    names = list(dict.fromkeys(settings.photos + settings.gatys_photos))
+    for rel, path in zip(names, photo_paths(names)):
+        photo = load_photo(path, settings.size, card.size_multiple)
+        model_rows[rel] = loss_terms(loss, stylize_native(card, photo), photo)
         photo_rows[rel] = loss_terms(loss, photo, photo)
-    log(f"{card.name}: model side on {len(model_rows)} photos in {time.perf_counter() - t0:.0f} s")
-    gatys_rows, subset_model = {}, []
-    for rel, path in zip(settings.gatys_photos, photo_paths(settings.gatys_photos)):
-        photo = load_photo(path, settings.size, m)
-        t1 = time.perf_counter()
-        g = gatys_reference(spec, style, photo, settings.gatys_iters, Path(cache_dir) / "gatys", loss=loss,
-                            optimizer=settings.gatys_optimizer, lr=settings.gatys_lr,
-                            label=f"{card.style} {rel}")
-        gatys_rows[rel] = loss_terms(loss, g, photo)
-        if rel not in model_rows:
-            model_rows[rel] = loss_terms(loss, stylize_native(card, photo), photo)
-        subset_model.append(model_rows[rel])
-        log(f"{card.name}: Gatys {rel} ({time.perf_counter() - t1:.0f} s) total {gatys_rows[rel]['total']:.4g}"
-            f" vs model {model_rows[rel]['total']:.4g}")
-    ratio = total_ratio(subset_model, list(gatys_rows.values()))
+    log(f"{card.name}: losses on {len(model_rows)} photos in {time.perf_counter() - t0:.0f} s")
     frames, flows = clip if clip is not None else _clip(settings)
     t1 = time.perf_counter()
     warp = warping_errors(card, frames, flows)
     log(f"{card.name}: warping error per-frame {warp['per_frame']:.5f} blended {warp['blended']:.5f} "
         f"({time.perf_counter() - t1:.0f} s)")
-    all_model = [model_rows[p] for p in settings.photos]
-    result = {
-        "model": card.name, "style": card.style, "variant": card.variant, "sha256_fp32": sha,
+    side = {"name": card.name, "sha256_fp32": sha, "loss": {**spec.key(), "source": spec.source},
+            "model": model_rows, "photo": photo_rows,
+            "warping_error": {"clip": settings.clip, "frames": len(frames), "width": frames[0].shape[1],
+                              "temporal": "TemporalConfig() defaults", **warp}}
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    cached.write_text(json.dumps(side, indent=1) + "\n")
+    return json.loads(cached.read_text())  # the same plain-JSON form a cache hit returns
+
+
+def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUNS,
+                   clip: tuple[list[np.ndarray], list | None] | None = None, gatys: str = "compute",
+                   log=print) -> dict[str, Any]:
+    """Every figure for one model. ``gatys="cached"`` uses only Gatys references already in the cache (the
+    ratio is then over the subset photos that have one, listed in the result; None when there are none)."""
+    if gatys not in ("compute", "cached"):
+        raise ValueError(f"gatys must be compute or cached, got {gatys!r}")
+    side = model_side(card, settings, cache_dir=cache_dir, clip=clip, log=log)
+    spec = LossSpec.from_card(card)
+    style = style_image_of(card)
+    loss = None
+    gatys_rows = {}
+    for rel, path in zip(settings.gatys_photos, photo_paths(settings.gatys_photos)):
+        photo = load_photo(path, settings.size, card.size_multiple)
+        key = gatys_key(spec, style, photo, settings.gatys_iters, settings.gatys_optimizer, settings.gatys_lr)
+        if gatys == "cached" and not (Path(cache_dir) / "gatys" / f"{key}.png").is_file():
+            log(f"{card.name}: no cached Gatys reference for {rel}: left out of the ratio")
+            continue
+        loss = loss if loss is not None else build_loss(spec, style)
+        t1 = time.perf_counter()
+        g = gatys_reference(spec, style, photo, settings.gatys_iters, Path(cache_dir) / "gatys", loss=loss,
+                            optimizer=settings.gatys_optimizer, lr=settings.gatys_lr, label=f"{card.style} {rel}")
+        gatys_rows[rel] = loss_terms(loss, g, photo)
+        log(f"{card.name}: Gatys {rel} ({time.perf_counter() - t1:.0f} s) total {gatys_rows[rel]['total']:.4g}"
+            f" vs model {side['model'][rel]['total']:.4g}")
+    model_rows = side["model"]
+    subset_model = [model_rows[p] for p in gatys_rows]
+    ratio = total_ratio(subset_model, list(gatys_rows.values())) if gatys_rows else None
+    return {
+        "model": card.name, "style": card.style, "variant": card.variant, "sha256_fp32": side["sha256_fp32"],
         "params": (card.architecture or {}).get("params"),
-        "loss": {**spec.key(), "source": spec.source},
+        "loss": side["loss"],
         "eval_size": settings.size,
-        "model_mean": mean_terms(all_model), "photo_mean": mean_terms([photo_rows[p] for p in settings.photos]),
+        "model_mean": mean_terms([model_rows[p] for p in settings.photos]),
+        "photo_mean": mean_terms([side["photo"][p] for p in settings.photos]),
         "photos": list(settings.photos),
-        "gatys": {"photos": list(settings.gatys_photos), "iters": settings.gatys_iters,
-                  "optimizer": settings.gatys_optimizer, "lr": settings.gatys_lr,
-                  "init": "content", "model_mean": mean_terms(subset_model),
-                  "gatys_mean": mean_terms(list(gatys_rows.values()))},
+        "gatys": {"photos": list(gatys_rows), "iters": settings.gatys_iters,
+                  "optimizer": settings.gatys_optimizer, "lr": settings.gatys_lr, "init": "content",
+                  "model_mean": mean_terms(subset_model) if gatys_rows else None,
+                  "gatys_mean": mean_terms(list(gatys_rows.values())) if gatys_rows else None},
         "total_ratio": ratio, "target_ratio": TARGETS.get(card.variant),
-        "per_photo": {"model": model_rows, "gatys": gatys_rows},
-        "warping_error": {"clip": settings.clip, "frames": len(frames), "width": frames[0].shape[1],
-                          "temporal": "TemporalConfig() defaults", **warp},
+        "per_photo": {"model": {p: model_rows[p] for p in settings.photos}, "gatys": gatys_rows},
+        "warping_error": side["warping_error"],
         "settings": asdict(settings),
     }
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(result, indent=1) + "\n")
-    return json.loads(cached.read_text())  # the same plain-JSON form a cache hit returns
 
 
 _CLIP_CACHE: dict[tuple, tuple[list[np.ndarray], list]] = {}
@@ -391,18 +413,23 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
     """The compact ``metrics`` section for a model card."""
     g = result["gatys"]
     w = result["warping_error"]
-    r4 = lambda x: float(f"{x:.4g}")  # noqa: E731
+
+    def r4(x: float | None) -> float | None:
+        return None if x is None else float(f"{x:.4g}")
+
+    gm, mm = g["gatys_mean"] or {}, g["model_mean"] or {}
     return {
-        "evaluated_with": "python -m tools.evaluate (docs/QUALITY.md)",
+        "evaluated_with": "python -m tools.evaluate (command and notes in docs/QUALITY.md)",
         "eval_size": result["eval_size"],
         "loss": result["loss"],
         "heldout_photos": len(result["photos"]),
         "style_distance": r4(result["model_mean"]["style"]),
         "content_distance": r4(result["model_mean"]["content"]),
         "total_loss": r4(result["model_mean"]["total"]),
+        "photo_total_loss": r4(result["photo_mean"]["total"]),
         "gatys": {"photos": g["photos"], "iters": g["iters"], "optimizer": g["optimizer"], "lr": g.get("lr"),
-                  "style_distance": r4(g["gatys_mean"]["style"]), "content_distance": r4(g["gatys_mean"]["content"]),
-                  "total_loss": r4(g["gatys_mean"]["total"]), "model_total_loss": r4(g["model_mean"]["total"])},
+                  "style_distance": r4(gm.get("style")), "content_distance": r4(gm.get("content")),
+                  "total_loss": r4(gm.get("total")), "model_total_loss": r4(mm.get("total"))},
         "total_ratio_vs_gatys": r4(result["total_ratio"]),
         "target_ratio": result["target_ratio"],
         "warping_error": {"clip": w["clip"], "frames": w["frames"], "width": w["width"],
@@ -411,21 +438,26 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def markdown_table(results: Sequence[dict[str, Any]]) -> str:
-    """The quality table (one row per model)."""
-    head = ("| model | params | style dist. | content dist. | total (model) | total (Gatys) | ratio (target) "
-            "| warp err. per-frame | warp err. blended |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    """The quality table (one row per model). Distances are means over the held-out photos; the ratio is over
+    the Gatys subset (its size in the "n" column); warping errors are x 1000 on a 0..1 pixel scale."""
+    head = ("| model | params | style dist. | content dist. | total | total on subset: model / Gatys | n "
+            "| ratio (target) | warp err. per-frame | warp err. blended |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for r in results:
         g = r["gatys"]
         w = r["warping_error"]
-        target = r["target_ratio"]
-        ok = "" if target is None else (" ✓" if r["total_ratio"] <= target else " ✗")
+        target, ratio = r["target_ratio"], r["total_ratio"]
         params = f"{r['params'] / 1e3:.0f} k" if r.get("params") else "?"
+        if ratio is None:
+            subset, shown = "-", "not measured"
+        else:
+            ok = "" if target is None else (" ✓" if ratio <= target else " ✗")
+            subset = f"{g['model_mean']['total']:.3f} / {g['gatys_mean']['total']:.3f}"
+            shown = f"**{ratio:.2f}** ({target if target is not None else '-'}){ok}"
         rows.append(
             f"| {r['model']} | {params} | {r['model_mean']['style']:.4f} | {r['model_mean']['content']:.3f} "
-            f"| {g['model_mean']['total']:.3f} | {g['gatys_mean']['total']:.3f} "
-            f"| **{r['total_ratio']:.2f}** ({target if target is not None else '-'}){ok} "
+            f"| {r['model_mean']['total']:.3f} | {subset} | {len(g['photos'])} | {shown} "
             f"| {w['per_frame'] * 1e3:.2f} | {w['blended'] * 1e3:.2f} |")
     return head + "\n" + "\n".join(rows)
 
@@ -504,6 +536,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
+    p.add_argument("--gatys", choices=("compute", "cached"), default="compute",
+                   help="cached: use only Gatys references already in the cache (ratio over those photos)")
     p.add_argument("--write-cards", action="store_true", help="store each model's metrics in its card")
     p.add_argument("--precompute-gatys", action="store_true", help="only warm the Gatys cache (see --recipe-card)")
     p.add_argument("--recipe-card", help="card whose training.recipe sets the loss for --precompute-gatys")
@@ -536,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
             raise ModelError("no lite/full style models found in models/: train and export some first")
         results = []
         for card in cards:
-            results.append(evaluate_model(card, settings, cache_dir=cache, log=log))
+            results.append(evaluate_model(card, settings, cache_dir=cache, gatys=args.gatys, log=log))
             if args.write_cards:
                 set_card_metrics(card.card_path, card_metrics(results[-1]))
     except LivestyleError as exc:

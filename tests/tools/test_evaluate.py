@@ -125,6 +125,17 @@ def test_evaluate_model_end_to_end_and_card_metrics(tiny_card, tmp_path):
     # Cached: a second call does not recompute (and returns the same figures).
     assert ev.evaluate_model(card, settings, cache_dir=tmp_path / "cache", clip=(frames, None),
                              log=lambda m: None) == r
+    # "cached" mode leaves out photos without a cached reference instead of optimising.
+    more = ev.EvalSettings(**{**settings.__dict__, "gatys_photos": tuple(photos)})
+    r2 = ev.evaluate_model(card, more, cache_dir=tmp_path / "cache", clip=(frames, None), gatys="cached",
+                           log=lambda m: None)
+    assert r2["gatys"]["photos"] == photos[:1] and r2["total_ratio"] == pytest.approx(r["total_ratio"])
+    for png in (tmp_path / "cache" / "gatys").glob("*.png"):
+        png.unlink()
+    r3 = ev.evaluate_model(card, settings, cache_dir=tmp_path / "cache", clip=(frames, None), gatys="cached",
+                           log=lambda m: None)
+    assert r3["total_ratio"] is None and r3["gatys"]["photos"] == []
+    assert ev.card_metrics(r3)["total_ratio_vs_gatys"] is None
 
 
 def test_set_card_metrics_refuses_reformatted_card(tmp_path):
@@ -135,11 +146,13 @@ def test_set_card_metrics_refuses_reformatted_card(tmp_path):
 
 
 def test_markdown_table_has_one_row_per_model():
-    r = {"model": "m-lite", "params": 12345, "model_mean": {"style": 0.1, "content": 0.5},
-         "gatys": {"model_mean": {"total": 3.0}, "gatys_mean": {"total": 2.0}}, "total_ratio": 1.5,
-         "target_ratio": 2.0, "warping_error": {"per_frame": 0.004, "blended": 0.002}}
-    lines = ev.markdown_table([r, {**r, "model": "m-full", "target_ratio": 1.4}]).splitlines()
-    assert len(lines) == 4 and "**1.50** (2.0) ✓" in lines[2] and "✗" in lines[3]
+    r = {"model": "m-lite", "params": 12345, "model_mean": {"style": 0.1, "content": 0.5, "total": 3.1},
+         "gatys": {"photos": ["a", "b"], "model_mean": {"total": 3.0}, "gatys_mean": {"total": 2.0}},
+         "total_ratio": 1.5, "target_ratio": 2.0, "warping_error": {"per_frame": 0.004, "blended": 0.002}}
+    none = {**r, "model": "m-x", "total_ratio": None, "gatys": {"photos": [], "model_mean": None, "gatys_mean": None}}
+    lines = ev.markdown_table([r, {**r, "model": "m-full", "target_ratio": 1.4}, none]).splitlines()
+    assert len(lines) == 5 and "**1.50** (2.0) ✓" in lines[2] and "✗" in lines[3] and "not measured" in lines[4]
+    assert "| 3.000 / 2.000 | 2 |" in lines[2] and "| 4.00 | 2.00 |" in lines[2]
 
 
 def test_gallery_grid_shape():
