@@ -152,40 +152,50 @@ def write_json(result: BenchResult, path: str | Path, compare: list[BenchResult]
     Path(path).write_text(json.dumps(data, indent=2, default=str) + "\n")
 
 
-def plot(results: list[BenchResult], path: str | Path, labels: list[str] | None = None) -> None:
-    """Stage means (bars, p95 whiskers) and the end-to-end latency distribution (box plot), one colour per run."""
+def plot(results: list[BenchResult] | list[dict[str, Any]], path: str | Path,
+         labels: list[str] | None = None) -> None:
+    """Stage means (bars, p95 whiskers) and end-to-end latency p50/p95/p99, one colour per run.
+
+    Takes ``BenchResult``s or their JSON form (``to_json()`` / a ``--json`` file), so a chart can be redrawn later.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
 
-    labels = labels or [("pipelined" if r.config.get("pipelined") else "sequential") for r in results]
+    data = [r.to_json() if isinstance(r, BenchResult) else r for r in results]
+    labels = labels or [("pipelined" if d["config"].get("pipelined") else "sequential") for d in data]
     stages: list[str] = []
-    for r in results:
-        stages += [s for s in r.stats.stage_summary() if s not in stages]
+    for d in data:
+        stages += [s for s in d["stages"] if s not in stages]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2), gridspec_kw={"width_ratios": [2, 1]})
-    width = 0.8 / max(1, len(results))
+    width = 0.8 / max(1, len(data))
     x = np.arange(len(stages))
-    for i, (r, label) in enumerate(zip(results, labels)):
-        summ = r.stats.stage_summary()
-        mean = [summ.get(s, {}).get("mean_ms", 0.0) for s in stages]
-        p95 = [summ.get(s, {}).get("p95_ms", 0.0) for s in stages]
-        err = np.clip(np.array(p95) - np.array(mean), 0, None)
+    for i, (d, label) in enumerate(zip(data, labels)):
+        mean = np.array([d["stages"].get(s, {}).get("mean_ms", 0.0) for s in stages])
+        p95 = np.array([d["stages"].get(s, {}).get("p95_ms", 0.0) for s in stages])
+        err = np.clip(p95 - mean, 0, None)
         ax1.bar(x + i * width - 0.4 + width / 2, mean, width, yerr=[np.zeros_like(err), err], capsize=2,
-                label=f"{label}: {r.stats.fps:.1f} FPS")
+                label=f"{label}: {d['fps']:.1f} FPS")
     ax1.set_xticks(x, stages, rotation=30, ha="right")
     ax1.set_ylabel("ms per frame (mean, whisker = p95)")
     ax1.set_title("Per-stage time")
     ax1.legend(fontsize=8)
-    ax2.boxplot([r.stats.latencies_ms for r in results], whis=(1, 99), showfliers=False)
-    ax2.set_xticks(range(1, len(results) + 1), labels)
-    ax2.set_ylabel("end-to-end latency, ms (whiskers p1-p99)")
-    ax2.set_title("Latency")
-    m = results[0].machine if results else {}
-    fig.suptitle(f"livestyle bench: {', '.join(results[0].models) if results else ''} at "
-                 f"{results[0].config.get('source') if results else ''}; {m.get('cpu', '')}, "
-                 f"{m.get('usable_cores', '?')} cores", fontsize=9)
+    qs = ("p50", "p95", "p99")
+    xq = np.arange(len(qs))
+    for i, (d, label) in enumerate(zip(data, labels)):
+        ax2.bar(xq + i * width - 0.4 + width / 2, [d["latency_ms"][q] for q in qs], width, label=label)
+    ax2.set_xticks(xq, qs)
+    ax2.set_ylabel("end-to-end latency, ms")
+    ax2.set_title("Latency (capture to sink)")
+    ax2.legend(fontsize=8)
+    m = data[0]["machine"] if data else {}
+    load = m.get("loadavg_1m")
+    fig.suptitle(f"livestyle bench: {', '.join(data[0].get('models', [])) if data else ''}, "
+                 f"{data[0]['config'].get('source') if data else ''} {data[0]['config'].get('capture_size') if data else ''}; "
+                 f"{m.get('cpu', '')}, {m.get('usable_cores', '?')} cores"
+                 + (f", load average {load}" if load is not None else ""), fontsize=9)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
