@@ -536,14 +536,17 @@ class Pipeline:
                 if "postprocess" in item.times:
                     self._load["post"] += 0.1 * (post - self._load["post"])
         finally:
+            log.debug("stopping the pipelined loop (%s)", "stop requested" if stop.is_set() else "source ended")
             self._halt.set()  # release the workers (a natural end is not a stop request)
             if live:  # a live read() may wait for the device: closing the source wakes it up at once
                 try:
                     self.source.close()
                 except Exception as exc:
                     log.warning("closing the source failed: %s", exc)
+            t_join = time.perf_counter()
             for t in threads:
                 t.join(timeout=1.0)
+            log.debug("worker threads joined in %.0f ms", _ms(t_join))
             if self._errors:
                 raise self._errors[0]
 
@@ -554,15 +557,18 @@ class Pipeline:
         if self._closed:
             return
         self._closed = True
+        t0 = time.perf_counter()
         for sink in self.sinks:
             try:
                 sink.close()
             except Exception as exc:  # keep closing the others: their files must be finalised too
                 log.warning("closing sink %s failed: %s", getattr(sink, "name", sink), exc)
+        t1 = time.perf_counter()
         try:
             self.source.close()
         except Exception as exc:
             log.warning("closing the source failed: %s", exc)
+        log.debug("closed sinks in %.0f ms, source in %.0f ms", (t1 - t0) * 1e3, _ms(t1))
 
     def __enter__(self) -> "Pipeline":
         return self
