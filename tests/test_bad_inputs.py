@@ -68,6 +68,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n" + rng.bytes(200))
     (d / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + rng.bytes(2000))
     (d / "empty").mkdir()
+    from tests.test_cli import _video
+
+    _video(d / "clip.mp4", n=3)
     shutil.copy(FIXTURES / "tiny-test.onnx", d / "tiny-test.onnx")
     shutil.copy(TINY, d / "tiny-test.json")
     return d
@@ -120,8 +123,8 @@ CASES: dict[str, Case] = {
     "unknown sink": Case(_run("--source", "synth:64x48", "--sink", "ftp:x"), "bad sink"),
     "unwritable output file": Case(_run("--source", "synth:64x48", "--sink", "file:{d}/photo.png/x.mp4"),
                                    "cannot write video"),
-    "single image for many frames": Case(lambda d, _p: ["stylize", str(d / "empty"), "-o", str(d / "o.png")],
-                                         "no images in folder"),
+    "video into one image": Case(lambda d, _p: ["stylize", str(d / "clip.mp4"), "-o", str(d / "out.png"),
+                                                "--model", str(d / "tiny-test.json")], "single image"),
     "missing virtual camera": Case(_run("--source", "synth:64x48", "--sink", "vcam"), "livestyle[virtualcam]",
                                    skip_if_ok="a virtual camera device"),
 }

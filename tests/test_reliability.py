@@ -474,7 +474,7 @@ def test_run_stream_serves_twenty_readers_with_a_stalled_and_a_vanishing_client(
         proc.kill()
 
 
-def test_log_level_warning_is_quiet_on_a_healthy_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_healthy_run_is_quiet_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A healthy run prints the summary and nothing on stderr: warnings stay meaningful for the faults above."""
     logging.getLogger("livestyle").handlers.clear()
     assert main(["run", "--source", "synth:64x48", "--model", TINY, "--max-frames", "5",
