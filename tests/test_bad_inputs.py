@@ -135,7 +135,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(name: str, files: Path, taken_po
     case = CASES[name]
     env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO))
     r = subprocess.run([sys.executable, "-m", "livestyle", *case.argv(files, taken_port)], capture_output=True,
-                       text=True, timeout=60, cwd=tmp_path, env=env)
+                       text=True, timeout=180, cwd=tmp_path, env=env)
     if r.returncode == 0 and case.skip_if_ok:
         pytest.skip(f"this machine has {case.skip_if_ok}")
     lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
@@ -153,7 +153,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(name: str, files: Path, taken_po
 def test_virtual_camera_hint_says_how_to_set_it_up(files: Path, tmp_path: Path) -> None:
     """The vcam error carries the OS's setup steps, not only the package name."""
     r = subprocess.run([sys.executable, "-m", "livestyle", *CASES["missing virtual camera"].argv(files, 0)],
-                       capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                       capture_output=True, text=True, timeout=180, cwd=tmp_path,
                        env=dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(REPO)))
     if r.returncode == 0:
         pytest.skip("this machine has a virtual camera device")
