@@ -226,7 +226,8 @@ def test_virtual_camera_that_closes_is_dropped_and_the_others_go_on(
 
 
 class Proc:
-    """``livestyle -v ...`` in a subprocess; stderr collected on a thread so the log can be watched."""
+    """``livestyle -v ...`` in a subprocess; stdout and stderr collected on threads (stdout lines with the time they
+    arrived) so the log can be watched and the stop timed."""
 
     def __init__(self, args: list[str], cwd: Path, pythonpath: tuple[Path, ...] = ()) -> None:
         path = os.pathsep.join(str(p) for p in (*pythonpath, REPO))
@@ -234,9 +235,12 @@ class Proc:
         self.p = subprocess.Popen([sys.executable, "-m", "livestyle", "-v", *args], stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
         self.lines: list[str] = []
+        self.out: list[tuple[float, str]] = []
         threading.Thread(target=lambda: self.lines.extend(iter(self.p.stderr.readline, "")), daemon=True).start()
+        threading.Thread(target=lambda: self.out.extend((time.monotonic(), ln) for ln in
+                                                        iter(self.p.stdout.readline, "")), daemon=True).start()
 
-    def wait_for(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:
+    def wait_for(self, pattern: str, timeout: float = 60.0) -> re.Match[str]:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for ln in list(self.lines):
@@ -248,14 +252,20 @@ class Proc:
         pytest.fail(f"no {pattern!r} in time: {self.lines}")
 
     def stop(self, sig: int = signal.SIGTERM) -> tuple[float, str]:
+        """Send ``sig``; return the seconds until the run had stopped (loop ended, outputs closed, summary printed)
+        and stdout. Interpreter teardown after the summary is not ours to bound tightly: the exit gets 5 s."""
         t0 = time.monotonic()
         self.p.send_signal(sig)
         try:
             self.p.wait(timeout=10)
         finally:
             self.p.kill()
-        took = time.monotonic() - t0
-        return took, self.p.stdout.read()
+        exited = time.monotonic() - t0
+        time.sleep(0.1)  # let the reader thread take the last lines
+        summary = [t for t, ln in self.out if t >= t0 and re.match(r"livestyle: \d+ frames in", ln)]
+        assert summary, (self.out, self.lines)
+        assert exited < 5.0, (exited, self.lines)
+        return summary[0] - t0, "".join(ln for _, ln in self.out)
 
     def kill(self) -> None:
         if self.p.poll() is None:
