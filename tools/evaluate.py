@@ -28,7 +28,6 @@ import argparse
 import glob
 import hashlib
 import json
-import math
 import os
 import sys
 import time
@@ -41,7 +40,7 @@ import cv2
 import numpy as np
 
 from livestyle.errors import ConfigError, LivestyleError, ModelError, SourceError
-from livestyle.stylize.card import ModelCard, load_card
+from livestyle.stylize.card import ModelCard
 from livestyle.stylize.registry import MODELS_DIR, find_model, list_models
 
 ROOT = Path(__file__).resolve().parents[1]
