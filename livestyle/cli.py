@@ -186,6 +186,7 @@ def _target(sink: Any) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from livestyle.pipeline import SignalStop, build_pipeline
 
+    _reject_duplicate_outputs(args.sink)
     config = RunConfig(
         source=SourceConfig(args.source, args.capture_size), model=_model_config(args, args.styles),
         temporal=_temporal_config(args), effects=_effects(args),
@@ -204,6 +205,19 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reject_duplicate_outputs(specs: list[Any]) -> None:
+    """Two writers on one file or folder would interleave or clobber each other's output."""
+    seen: set[Path] = set()
+    for spec in specs:
+        kind, _, target = str(spec).partition(":")
+        if kind not in ("file", "folder") or not target:
+            continue
+        key = Path(target).expanduser().resolve()
+        if key in seen:
+            raise ConfigError(f"--sink {spec} names the same output twice: give each file or folder sink its own path")
+        seen.add(key)
+
+
 def cmd_stylize(args: argparse.Namespace) -> int:
     from livestyle.capture.registry import open_source
     from livestyle.pipeline import ImageFileSink, SignalStop, build_pipeline
@@ -214,6 +228,9 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.resolve() == src_path.resolve():
         raise ConfigError(f"output {out} is the input: choose another path")
+    if out.suffix and out.suffix.lower() not in IMAGE_EXTS + VIDEO_EXTS and not out.is_dir():
+        raise ConfigError(f"unknown output type {out.suffix!r}: use an image (.png, .jpg), a video (.mp4, .mkv, ...) "
+                          "or a folder name without an extension")
     config = RunConfig(source=SourceConfig(str(src_path)), model=_model_config(args), temporal=_temporal_config(args),
                        effects=_effects(args), pipelined=not args.sequential, prefetch=True)
     stop = threading.Event()

@@ -563,12 +563,25 @@ class Pipeline:
                 sink.close()
             except Exception as exc:  # keep closing the others: their files must be finalised too
                 log.warning("closing sink %s failed: %s", getattr(sink, "name", sink), exc)
+                self._mark_failed_at_close(sink)
+                continue
+            if getattr(sink, "failed", False):  # e.g. an mp4 whose index could not be written: not a success
+                self._mark_failed_at_close(sink)
+        names = [str(getattr(s, "name", type(s).__name__)) for s in self.sinks]
+        if names and all(n in self.stats.failed_sinks for n in names):
+            self.stats.stop_reason = "sinks"
         t1 = time.perf_counter()
         try:
             self.source.close()
         except Exception as exc:
             log.warning("closing the source failed: %s", exc)
         log.debug("closed sinks in %.0f ms, source in %.0f ms", (t1 - t0) * 1e3, _ms(t1))
+
+    def _mark_failed_at_close(self, sink: object) -> None:
+        """A sink that failed while being finalised did not deliver its output: the summary must not list it."""
+        name = str(getattr(sink, "name", type(sink).__name__))
+        if name not in self.stats.failed_sinks:
+            self.stats.failed_sinks.append(name)
 
     def __enter__(self) -> "Pipeline":
         return self

@@ -125,6 +125,10 @@ CASES: dict[str, Case] = {
                                    "cannot write video"),
     "video into one image": Case(lambda d, _p: ["stylize", str(d / "clip.mp4"), "-o", str(d / "out.png"),
                                                 "--model", str(d / "tiny-test.json")], "single image"),
+    "unknown output type": Case(lambda d, _p: ["stylize", str(d / "photo.png"), "-o", str(d / "out.txt"),
+                                                "--model", str(d / "tiny-test.json")], "unknown output type"),
+    "same output twice": Case(_run("--source", "synth:64x48", "--sink", "file:{d}/twice.mp4",
+                                   "--sink", "file:{d}/twice.mp4"), "same output twice"),
     "missing virtual camera": Case(_run("--source", "synth:64x48", "--sink", "vcam"), "livestyle[virtualcam]",
                                    skip_if_ok="a virtual camera device"),
 }

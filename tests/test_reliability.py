@@ -503,8 +503,6 @@ class _FullAtClose(_FullDisk):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
 
-@pytest.mark.xfail(strict=True, reason="the pipeline does not yet read FileSink.failed after close(): the run exits 0 "
-                   "and lists the file (docs/RELIABILITY.md, known gaps); remove this mark once it does")
 def test_a_file_that_cannot_be_finalised_is_not_reported_as_written(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import livestyle.sinks.file as file_sink

@@ -6,7 +6,7 @@
 #   nohup tools/train_all.sh > runs/train_all.log 2>&1 &
 #
 # Environment: DATA (photos root, default /work/shared/data), PY (python), LITE_MIN / FULL_MIN (minutes per
-# model), THREADS (torch threads), COMMIT=1 to git-commit each exported model, ONLY="lite" or "full" to do one half.
+# model), STYLES ("name:style_file ..." to train a subset), THREADS (torch threads), COMMIT=1 to git-commit each exported model, ONLY="lite" or "full" to do one half.
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
@@ -18,8 +18,8 @@ COMMIT=${COMMIT:-0}
 ONLY=${ONLY:-"lite full"}
 export OMP_NUM_THREADS=$THREADS
 
-STYLES="starry_night:starry_night_vangogh great_wave:great_wave_hokusai_crop the_scream:the_scream_munch \
-composition_vii:composition_vii_kandinsky udnie:udnie_picabia water_lilies:water_lilies_monet_1919"
+STYLES=${STYLES:-"starry_night:starry_night_vangogh great_wave:great_wave_hokusai_crop the_scream:the_scream_munch \
+composition_vii:composition_vii_kandinsky udnie:udnie_picabia water_lilies:water_lilies_monet_1919"}
 
 # The CPU recipe (docs/TRAINING.md): small crops, VGG layers up to relu4_1, content at relu2_2.
 COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr 2e-3 --style-weight 20 \
