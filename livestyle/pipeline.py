@@ -127,7 +127,7 @@ class Controls:
     style_index: int = 0
     stylize: bool = True
     temporal: bool = True
-    temporal_strength: float = 0.7
+    temporal_strength: float = 0.85
     strength: float = 1.0
     preserve_colors: bool = False
     mask: str = "none"
@@ -225,7 +225,7 @@ class Pipeline:
         self.prefetch = prefetch
         self.balance = balance
         self._load = {"infer": 0.0, "output": 0.0, "post": 0.0}  # running mean ms per frame, for balancing
-        t_strength = getattr(getattr(blender, "config", None), "strength", 0.7)
+        t_strength = getattr(getattr(blender, "config", None), "strength", 0.85)
         self.controls = Controls(n_styles=len(self.stylizers), temporal=temporal and blender is not None,
                                  temporal_strength=float(t_strength), strength=effects.strength,
                                  preserve_colors=effects.preserve_colors, mask=effects.mask,

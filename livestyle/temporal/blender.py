@@ -41,11 +41,11 @@ class TemporalConfig:
     """
 
     enabled: bool = True
-    strength: float = 0.7
-    flow_width: int = 192
-    flow_preset: str = "ultrafast"
+    strength: float = 0.85
+    flow_width: int = 320
+    flow_preset: str = "fast"
     fb_check: bool = True
-    photo_sigma: float = 12.0
+    photo_sigma: float = 25.0
     scene_cut: float = 30.0
     interpolation: str = "cubic"
     still_px: float = 0.25
