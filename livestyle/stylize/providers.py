@@ -10,7 +10,9 @@ logs what it got and why the others failed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
+import io
 import logging
 import os
 import re
@@ -92,10 +94,16 @@ def probe(device: str) -> str | None:
     if wanted not in ort.get_available_providers():
         return f"this onnxruntime build has no {wanted} (pip install onnxruntime-gpu)"
     if hasattr(ort, "preload_dlls"):
-        try:  # loads CUDA/cuDNN from the nvidia-* wheels when they are installed; harmless otherwise
-            ort.preload_dlls(directory="")
+        # Loads CUDA/cuDNN from the nvidia-* wheels when they are installed. It *prints* each library it cannot
+        # find, which on a CPU-only machine is a screenful of noise on every start: keep it for --verbose.
+        chatter = io.StringIO()
+        try:
+            with contextlib.redirect_stdout(chatter):
+                ort.preload_dlls(directory="")
         except Exception as exc:  # noqa: BLE001 - any failure here just means "not there"
             log.debug("preload_dlls: %s", exc)
+        if chatter.getvalue().strip():
+            log.debug("preload_dlls: %s", " | ".join(chatter.getvalue().split("\n")).strip(" |"))
     try:
         opts = provider_options(device, fp16=False)
         if device == "tensorrt":  # the probe model must not fill the user's engine cache
