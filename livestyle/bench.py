@@ -10,13 +10,14 @@ from __future__ import annotations
 import json
 import os
 import platform
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from livestyle.config import BenchConfig
+from livestyle.config import BenchConfig, ModelConfig, RunConfig, SourceConfig
 from livestyle.frames import Frame
 from livestyle.pipeline import STATS_WINDOW, RunStats, build_pipeline
 
@@ -69,6 +70,12 @@ def machine_info() -> dict[str, Any]:
         info["loadavg_1m"] = round(os.getloadavg()[0], 2)
     except OSError:
         pass
+    torch = sys.modules.get("torch")  # only when the torch backend already loaded it: the bench never imports torch
+    if torch is not None:
+        info["torch"] = torch.__version__
+        if torch.cuda.is_available():
+            info["gpu"] = torch.cuda.get_device_name(0)
+            info["cuda"] = torch.version.cuda
     return info
 
 
@@ -104,7 +111,7 @@ class BenchResult:
         for name, v in s.stage_summary().items():
             lines.append(f"{name:<12}{v['mean_ms']:>10.2f}{v['p50_ms']:>10.2f}{v['p95_ms']:>10.2f}")
         lat = s.latency()
-        mode = "pipelined" if self.config.get("pipelined") else "sequential"
+        mode = self.config.get("mode") or ("pipelined" if self.config.get("pipelined") else "sequential")
         lines.append(f"{'latency':<12}{lat['mean']:>10.2f}{lat['p50']:>10.2f}{lat['p95']:>10.2f}"
                      f"   p99 {lat['p99']:.2f} ms")
         lines.append(f"{s.frames} frames in {s.elapsed_s:.2f} s: {s.fps:.1f} FPS ({mode}, "
@@ -141,6 +148,65 @@ def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
              "cores_used": cpu / wall if wall > 0 else float("nan")}
     return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=providers, models=models,
                        usage=usage)
+
+
+def run_stylizer_bench(model: ModelConfig, *, source: str = "synth", size: tuple[int, int] = (640, 480),
+                       frames: int = 200, warmup: int = 20, stop_event: threading.Event | None = None) -> BenchResult:
+    """Time the stylizer alone (preprocess -> infer -> postprocess, one frame after another) on frames read into
+    memory first, so the figure is the backend's own throughput: no capture, flow, blending or sink in the way."""
+    from livestyle.capture.registry import open_source
+    from livestyle.stylize.backends import open_stylizer
+    from livestyle.stylize.registry import default_model, find_model
+
+    card = find_model(model.model) if model.model else default_model()
+    stylizer = open_stylizer(card, backend=model.backend, device=model.device, size=model.size, scale=model.scale,
+                             threads=model.threads, torch_mode=model.torch_mode)
+    images = []
+    with open_source(source, size=size) as src:
+        while len(images) < min(16, frames + warmup):  # a few distinct frames, reused round-robin
+            frame = src.read()
+            if frame is None:
+                break
+            images.append(frame.image)
+    if not images:
+        from livestyle.errors import SourceError
+
+        raise SourceError(f"source {source} gave no frames to benchmark: use synth or a video file")
+    stats = RunStats(warmup_frames=warmup, window=max(frames, STATS_WINDOW))
+    stop = stop_event or threading.Event()
+    cpu0 = time.process_time()
+    start = wall0 = time.perf_counter()
+    for i in range(warmup + frames):
+        if stop.is_set():
+            break
+        if i == warmup:
+            start, stats.frames = time.perf_counter(), 0
+        img = images[i % len(images)]
+        t0 = time.perf_counter()
+        x = stylizer.preprocess(img)
+        t1 = time.perf_counter()
+        y = stylizer.infer(x)
+        t2 = time.perf_counter()
+        stylizer.postprocess(y, like=img)
+        t3 = time.perf_counter()
+        if i >= warmup:
+            stats.frames += 1
+            stats.add((t3 - t0) * 1e3, {"preprocess": (t1 - t0) * 1e3, "inference": (t2 - t1) * 1e3,
+                                        "postprocess": (t3 - t2) * 1e3})
+    end = time.perf_counter()
+    stats.elapsed_s = end - start if stats.frames else 0.0
+    cpu, wall = time.process_time() - cpu0, end - wall0
+    h, w = images[0].shape[:2]
+    run = RunConfig(source=SourceConfig(source, size), model=model, pipelined=False)
+    desc = BenchConfig(run=run, frames=frames, warmup=warmup).describe()
+    desc.update(mode="stylizer-only", temporal=None, sinks=[], frame_size=[w, h],
+                processing_size_used=list(stylizer.processing_size(w, h)),
+                precision=getattr(stylizer, "precision", None), time=time.strftime("%Y-%m-%dT%H:%M:%S%z"))
+    n_all = warmup + stats.frames
+    usage = {"cpu_ms_per_frame": cpu * 1e3 / n_all if n_all else float("nan"),
+             "cores_used": cpu / wall if wall > 0 else float("nan")}
+    return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=[str(stylizer.provider)],
+                       models=[card.name], usage=usage)
 
 
 def write_json(result: BenchResult, path: str | Path, compare: list[BenchResult] | None = None) -> None:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from livestyle import __version__
-from livestyle.config import (DEVICES, MASK_MODES, BenchConfig, EffectsConfig, ModelConfig, RunConfig, SinkConfig,
-                              SourceConfig, parse_device, parse_mask, parse_positive_int, parse_scale,
-                              parse_sink_spec, parse_size, parse_strength, parse_styles)
+from livestyle.config import (BACKENDS, DEVICES, MASK_MODES, TORCH_MODES, BenchConfig, EffectsConfig, ModelConfig,
+                              RunConfig, SinkConfig, SourceConfig, parse_backend, parse_device, parse_mask,
+                              parse_positive_int, parse_scale, parse_sink_spec, parse_size, parse_strength,
+                              parse_styles, parse_torch_mode)
 from livestyle.errors import ConfigError, LivestyleError, SourceError
 
 log = logging.getLogger("livestyle")
@@ -52,6 +53,11 @@ def _add_model_args(p: argparse.ArgumentParser, *, size_flag: str = "--size") ->
                    "or .onnx file (default: the bundled default model)")
     p.add_argument("--device", type=parse_device, default="auto", metavar="D",
                    help=f"execution device: {', '.join(DEVICES)} (default auto: TensorRT > CUDA > CPU)")
+    p.add_argument("--backend", type=parse_backend, default="onnxruntime", metavar="B",
+                   help=f"inference backend: {', '.join(BACKENDS)} (default onnxruntime; torch needs "
+                        "pip install 'livestyle[torch]' and runs fp16 with CUDA graphs on a GPU, see docs/GPU.md)")
+    p.add_argument("--torch-mode", type=parse_torch_mode, metavar="MODE",
+                   help=f"torch backend on CUDA: {', '.join(TORCH_MODES)} (default graphs)")
     g = p.add_mutually_exclusive_group()
     g.add_argument(size_flag, dest="proc_size", type=parse_size, metavar="WxH",
                    help="stylizer processing size; output keeps the input size (default: the model's choice)")
@@ -129,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--compare", action="store_true", help="measure sequential then pipelined")
     bench.add_argument("--prefetch", action="store_true",
                        help="read-ahead capture thread (what `stylize` uses): more throughput, more latency")
+    bench.add_argument("--stylizer-only", action="store_true",
+                       help="time the stylizer alone (preprocess, inference, postprocess on frames held in memory): "
+                            "no capture, temporal blending or sinks")
     bench.add_argument("--json", metavar="F", help="write the figures as JSON")
     bench.add_argument("--plot", metavar="F", help="write a chart of stage times and latency (PNG)")
     bench.set_defaults(func=cmd_bench)
@@ -156,7 +165,7 @@ def _temporal_config(args: argparse.Namespace) -> Any:
 
 def _model_config(args: argparse.Namespace, styles: Sequence[str] = ()) -> ModelConfig:
     return ModelConfig(model=args.model, styles=tuple(styles), device=args.device, size=args.proc_size,
-                       scale=args.scale, threads=args.threads)
+                       scale=args.scale, threads=args.threads, backend=args.backend, torch_mode=args.torch_mode)
 
 
 def _effects(args: argparse.Namespace) -> EffectsConfig:
@@ -303,6 +312,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from livestyle.bench import plot, run_bench, write_json
     from livestyle.pipeline import SignalStop
 
+    if args.stylizer_only:
+        return _bench_stylizer(args)
     modes = [False, True] if args.compare else [not args.sequential]
     results = []
     stop = threading.Event()
@@ -326,6 +337,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
         write_json(results[-1], args.json, compare=results[:-1])
     if args.plot:
         plot(results, args.plot)
+    return EXIT_INTERRUPTED if sig.signum is not None else 0
+
+
+def _bench_stylizer(args: argparse.Namespace) -> int:
+    from livestyle.bench import plot, run_stylizer_bench, write_json
+    from livestyle.pipeline import SignalStop
+
+    if args.sink or args.compare or args.sequential or args.prefetch:
+        raise ConfigError("--stylizer-only times the stylizer alone: drop --sink, --compare, --sequential and --prefetch")
+    stop = threading.Event()
+    with SignalStop(stop) as sig:
+        result = run_stylizer_bench(_model_config(args), source=args.source, size=args.capture_size,
+                                    frames=args.frames, warmup=args.warmup, stop_event=stop)
+    print(result.table())
+    if args.json:
+        write_json(result, args.json)
+    if args.plot:
+        plot([result], args.plot, labels=["stylizer only"])
     return EXIT_INTERRUPTED if sig.signum is not None else 0
 
 

@@ -18,6 +18,8 @@ if TYPE_CHECKING:  # the temporal package owns its config; we only carry it
     from livestyle.temporal import TemporalConfig
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
+BACKENDS: tuple[str, ...] = ("onnxruntime", "torch")  # torch is optional: pip install 'livestyle[torch]'
+TORCH_MODES: tuple[str, ...] = ("graphs", "compile", "eager")  # how the torch backend runs the net on CUDA
 MASK_MODES: tuple[str, ...] = ("none", "background", "person")
 SINK_SPEC_KINDS: tuple[str, ...] = ("preview", "vcam", "file", "folder", "http")
 
@@ -74,6 +76,22 @@ def parse_device(text: str) -> str:
     value = text.strip().lower() if isinstance(text, str) else ""
     if value not in DEVICES:
         raise ConfigError(f"bad device {_shown(str(text))}: choose one of {', '.join(DEVICES)}")
+    return value
+
+
+def parse_backend(text: str) -> str:
+    """The inference backend: ``onnxruntime`` (default) or ``torch`` (optional, GPU-oriented)."""
+    value = text.strip().lower() if isinstance(text, str) else ""
+    if value not in BACKENDS:
+        raise ConfigError(f"bad backend {_shown(str(text))}: choose one of {', '.join(BACKENDS)}")
+    return value
+
+
+def parse_torch_mode(text: str) -> str:
+    """How the torch backend runs on CUDA: ``graphs`` (CUDA graphs), ``compile`` (torch.compile + graphs), ``eager``."""
+    value = text.strip().lower() if isinstance(text, str) else ""
+    if value not in TORCH_MODES:
+        raise ConfigError(f"bad torch mode {_shown(str(text))}: choose one of {', '.join(TORCH_MODES)}")
     return value
 
 
@@ -161,11 +179,20 @@ class ModelConfig:
     size: tuple[int, int] | None = None
     scale: float | None = None
     threads: int | None = None  # ORT intra-op threads; None = the pipeline picks (1 when pipelined)
+    backend: str = "onnxruntime"  # onnxruntime | torch
+    torch_mode: str | None = None  # torch backend only: graphs (default) | compile | eager
 
     def __post_init__(self) -> None:
         if self.size is not None and self.scale is not None:
             raise ConfigError("give either a processing size or a scale, not both")
         parse_device(self.device)
+        parse_backend(self.backend)
+        if self.torch_mode is not None:
+            parse_torch_mode(self.torch_mode)
+            if self.backend != "torch":
+                raise ConfigError(f"--torch-mode {self.torch_mode} needs --backend torch")
+        if self.backend == "torch" and self.device == "tensorrt":
+            raise ConfigError("--device tensorrt needs --backend onnxruntime: the torch backend runs on cuda or cpu")
 
 
 @dataclass(frozen=True)
@@ -213,7 +240,8 @@ class BenchConfig:
         t = r.temporal
         return {
             "source": r.source.spec, "capture_size": r.source.size, "model": r.model.model,
-            "styles": list(r.model.styles), "device": r.model.device, "processing_size": r.model.size,
+            "styles": list(r.model.styles), "backend": r.model.backend, "torch_mode": r.model.torch_mode,
+            "device": r.model.device, "processing_size": r.model.size,
             "scale": r.model.scale, "threads": r.model.threads,
             "temporal": None if t is None else {"enabled": getattr(t, "enabled", None),
                                                 "strength": getattr(t, "strength", None)},

@@ -665,8 +665,8 @@ def _audio_source(spec: str | None) -> str | None:
 
 def load_stylizers(config: RunConfig) -> tuple[list[Any], list[str]]:
     """Load the main model and every ``styles`` model up front, so switching styles never stalls a frame."""
+    from livestyle.stylize.backends import open_stylizer
     from livestyle.stylize.registry import default_model, find_model
-    from livestyle.stylize.stylizer import Stylizer
 
     m = config.model
     names: list[str] = []
@@ -675,7 +675,8 @@ def load_stylizers(config: RunConfig) -> tuple[list[Any], list[str]]:
     names += [s for s in m.styles if s not in names]
     cards = [find_model(n) for n in names] if names else [default_model()]
     threads = m.threads if m.threads is not None else (1 if config.pipelined else None)
-    models = [Stylizer(card, device=m.device, size=m.size, scale=m.scale, threads=threads) for card in cards]
+    models = [open_stylizer(card, backend=m.backend, device=m.device, size=m.size, scale=m.scale, threads=threads,
+                            torch_mode=m.torch_mode) for card in cards]
     return models, [card.name for card in cards]
 
 

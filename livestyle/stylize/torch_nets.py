@@ -1,5 +1,10 @@
 """Feed-forward image transformation networks (Johnson et al. 2016) and a small CPU real-time variant.
 
+This module is the one definition of the networks: the trainer uses it through ``tools.nets`` (a re-export) and the
+runtime's optional torch backend (``livestyle.stylize.torch_backend``) rebuilds a model card's ``architecture`` from it,
+so it lives in the runtime package. It imports torch, so only torch-side code imports it (the module name contains
+``.torch``, which the layout test skips).
+
 Both take RGB float [0, 255] NCHW and return RGB float [0, 255] NCHW of the same size, for any input whose height
 and width are multiples of :attr:`size_multiple` (the total downsampling factor). Inside, the input is scaled to
 [0, 1] first: with raw 0-255 activations the instance-norm variances overflow float16, which breaks fp16 export.
@@ -174,4 +179,5 @@ def build_net(config: NetConfig | dict[str, Any] | str) -> TransformerNet:
 
 
 def count_params(net: nn.Module) -> int:
+    """Number of trainable values (cards record it, so a rebuilt net can be checked against the export)."""
     return sum(p.numel() for p in net.parameters())
