@@ -136,12 +136,16 @@ def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
                           stats_window=max(config.frames, STATS_WINDOW))  # every measured frame counts
     providers = sorted({str(getattr(m, "provider", "?")) for m in pipe.stylizers})
     models = list(pipe.controls.style_names)
+    size, sizing = getattr(pipe.source, "size", None), getattr(pipe.stylizers[0], "processing_size", None)
+    proc = list(sizing(*size)) if size and sizing is not None else None  # what the network actually ran at
     cpu0, wall0 = time.process_time(), time.perf_counter()
     stats = pipe.run()
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     desc = BenchConfig(run=run, frames=config.frames, warmup=config.warmup).describe()
     desc["threads_used"] = run.model.threads if run.model.threads is not None else (1 if run.pipelined else None)
     desc["time"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    if proc is not None:
+        desc["processing_size_used"] = proc
     # CPU time this process got: on a shared machine, cores_used < usable_cores says the others took the rest
     n_all = stats.frames + config.warmup
     usage = {"cpu_ms_per_frame": cpu * 1e3 / n_all if n_all else float("nan"),

@@ -288,8 +288,8 @@ def detail_upsample(low: torch.Tensor, guide: torch.Tensor, radius: int = 2, eps
     bilinear ``low`` plus the guide's high band the low-res run never saw, scaled by the local slope ``a``."""
     h, w = low.shape[-2:]
     size = tuple(guide.shape[-2:])
-    g_full = grey(guide).round()
-    g_low = resize(g_full, (h, w)).round()
+    g_full = (grey(guide) + 0.5).floor()  # rounded half up like OpenCV's uint8 grey and resize
+    g_low = (resize(g_full, (h, w)) + 0.5).floor()
     mean_g = box(g_low, radius)
     var_g = box(g_low * g_low, radius) - mean_g * mean_g + eps * 255.0 * 255.0
     cov = box(low * g_low, radius) - box(low, radius) * mean_g
@@ -491,8 +491,8 @@ class TorchStylizer:
                     mode = "reflect" if min(w, h) > max(pw - w, ph - h) else "replicate"
                     x = F.pad(x, (0, pw - w, 0, ph - h), mode=mode)
                     pad = (pw - w, ph - h)
-            else:
-                x = resize(x, (ph, pw))
+            else:  # rounded like the CPU path's uint8 resize, so both backends feed the network the same values
+                x = (resize(x, (ph, pw)) + 0.5).floor_()
             if self.card.input.color == "BGR":
                 x = x.flip(1)
             if self._in_scale != 1.0 or self._in_bias != 0.0:
