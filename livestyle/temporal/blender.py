@@ -151,7 +151,7 @@ class TemporalBlender:
         out = cv2.blendLinear(warped, stylized_rgb, c, 1.0 - c)
         if self.config.keep_detail and not motion.still:
             # Only where the scene moves: on still pixels the detail lost by averaging is amplified sensor noise.
-            moving = np.sqrt((motion.flow ** 2).sum(axis=2)) * np.float32(W / motion.flow.shape[1])
+            moving = cv2.magnitude(*cv2.split(motion.flow)) * np.float32(W / motion.flow.shape[1])
             np.clip(moving, 0.0, 1.0, out=moving)
             out = restore_detail(out, stylized_rgb, moving, self.config.max_detail_gain)
         self._prev_output = out
