@@ -28,6 +28,10 @@ NET_CLIENTS = {"urllib.request", "urllib3", "http.client", "requests", "httpx", 
                "xmlrpc", "websocket", "websockets", "pycurl", "wget", "huggingface_hub", "gdown"}
 SERVER_ONLY = {"socket", "http.server", "socketserver", "ssl"}
 SERVER_FILES = {"livestyle/sinks/http.py"}  # the HTTP stream sink: a loopback server by default
+# The opt-in torch backend (``--backend torch``): torch is imported there, lazily, but its weights still come from
+# the card's ONNX file (initializers read as arrays), never from torch.load or a pickle.
+TORCH_BACKEND_FILES = {"livestyle/stylize/torch_backend.py", "livestyle/stylize/torch_nets.py",
+                       "livestyle/stylize/backends.py"}
 # Loaders of model formats other than ONNX (torch pickles, TorchScript, TF, Keras, OpenCV dnn).
 OTHER_MODEL_LOADERS = {"torch.load", "torch.jit.load", "torch.hub.load", "torch.hub.load_state_dict_from_url",
                        "load_state_dict_from_url", "cv2.dnn.readNet", "cv2.dnn.readNetFromTorch",
@@ -119,7 +123,7 @@ def test_runtime_loads_onnx_only_and_never_fetches(path: Path) -> None:
     for module, line in s.imports:
         if _under(module, PICKLING):
             problems.append(f"{rel}:{line} imports {module} (unpickling runs code from the file)")
-        if _under(module, {"torch", "tensorflow", "keras"}):
+        if _under(module, {"tensorflow", "keras"}) or (_under(module, {"torch"}) and rel not in TORCH_BACKEND_FILES):
             problems.append(f"{rel}:{line} imports {module}: the runtime loads ONNX through ONNX Runtime only")
         if _under(module, NET_CLIENTS):
             problems.append(f"{rel}:{line} imports the network client {module}")
