@@ -130,13 +130,30 @@ def optimize(
     bar = tqdm(range(iters), desc=desc, disable=not progress, leave=False, dynamic_ncols=True)
     last: dict[str, torch.Tensor] = {}
 
+    # L-BFGS only updates its curvature history when y.s > 1e-10, and takes its very first step as the raw
+    # gradient. With a loss of relative distances (tools.perceptual), the per-pixel gradient is ~1e-6, so y.s
+    # never passes and L-BFGS crawls along the raw gradient: it "does not move". Scaling the objective so the
+    # first gradient has mean |g| = 1 (pixel units) fixes that and does not change the optimum; Adam is scale
+    # invariant and needs nothing. Reported losses stay unscaled.
+    scale: list[float] = []
+
     def closure() -> torch.Tensor:
         opt.zero_grad(set_to_none=True)
         terms = objective(x)
-        terms["total"].backward()
+        total = terms["total"]
+        if optimizer == "lbfgs":
+            if not scale:
+                total.backward(retain_graph=False)
+                g = float(x.grad.abs().mean()) if x.grad is not None else 0.0
+                scale.append(1.0 / g if g > 0 and math.isfinite(g) else 1.0)
+                x.grad.mul_(scale[0])
+            else:
+                (total * scale[0]).backward()
+        else:
+            total.backward()
         last.clear()
         last.update({k: v.detach() for k, v in terms.items()})
-        return terms["total"]
+        return total * scale[0] if scale else total
 
     for i in bar:
         opt.step(closure)

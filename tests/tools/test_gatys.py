@@ -58,6 +58,17 @@ def test_optimize_minimises_a_quadratic() -> None:
     assert torch.allclose(x, target, atol=1.0)
 
 
+def test_lbfgs_moves_when_the_gradient_is_tiny() -> None:
+    """A loss of relative distances has per-pixel gradients ~1e-6: L-BFGS must still make progress (it used to
+    stall, because its curvature pairs fell under torch's y.s > 1e-10 threshold)."""
+    target = torch.rand(1, 3, 24, 24) * 255
+    x0 = torch.zeros_like(target)
+    objective = lambda x: {"total": 1e-8 * ((x - target) ** 2).mean()}  # noqa: E731
+    start = float(objective(x0)["total"])
+    _, history = optimize(x0, objective, 10, "lbfgs", progress=False)
+    assert history[-1]["total"] < 0.1 * start
+
+
 def test_multiscale_and_extra_loss() -> None:
     content = _tensor(_pattern(32, 32, 0))
     style = _tensor(_pattern(32, 32, 5))
