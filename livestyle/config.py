@@ -72,34 +72,30 @@ def parse_strength(text: str, what: str = "strength") -> float:
     return value
 
 
-def parse_device(text: str) -> str:
+def _choice(text: str, choices: tuple[str, ...], what: str) -> str:
+    """One word from a fixed list, case-insensitive; anything else is one clear line naming the choices."""
     value = text.strip().lower() if isinstance(text, str) else ""
-    if value not in DEVICES:
-        raise ConfigError(f"bad device {_shown(str(text))}: choose one of {', '.join(DEVICES)}")
+    if value not in choices:
+        raise ConfigError(f"bad {what} {_shown(str(text))}: choose one of {', '.join(choices)}")
     return value
+
+
+def parse_device(text: str) -> str:
+    return _choice(text, DEVICES, "device")
 
 
 def parse_backend(text: str) -> str:
     """The inference backend: ``onnxruntime`` (default) or ``torch`` (optional, GPU-oriented)."""
-    value = text.strip().lower() if isinstance(text, str) else ""
-    if value not in BACKENDS:
-        raise ConfigError(f"bad backend {_shown(str(text))}: choose one of {', '.join(BACKENDS)}")
-    return value
+    return _choice(text, BACKENDS, "backend")
 
 
 def parse_torch_mode(text: str) -> str:
     """How the torch backend runs on CUDA: ``graphs`` (CUDA graphs), ``compile`` (torch.compile + graphs), ``eager``."""
-    value = text.strip().lower() if isinstance(text, str) else ""
-    if value not in TORCH_MODES:
-        raise ConfigError(f"bad torch mode {_shown(str(text))}: choose one of {', '.join(TORCH_MODES)}")
-    return value
+    return _choice(text, TORCH_MODES, "torch mode")
 
 
 def parse_mask(text: str) -> str:
-    value = text.strip().lower() if isinstance(text, str) else ""
-    if value not in MASK_MODES:
-        raise ConfigError(f"bad mask mode {_shown(str(text))}: choose one of {', '.join(MASK_MODES)}")
-    return value
+    return _choice(text, MASK_MODES, "mask mode")
 
 
 def parse_port(text: str, allow_zero: bool = False) -> int:

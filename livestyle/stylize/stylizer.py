@@ -21,6 +21,18 @@ from livestyle.stylize.session import open_session
 from livestyle.stylize.upsample import METHODS, upsample
 
 
+def check_processing_options(size: tuple[int, int] | None, scale: float | None, upsample: str) -> None:
+    """Validate the options every stylizer backend shares, so each reports a bad value the same way."""
+    if size is not None and scale is not None:
+        raise ConfigError("give either a processing size or a scale, not both")
+    if size is not None and (len(size) != 2 or min(size) < 8):
+        raise ConfigError(f"processing size {size} is too small: use at least 8x8, e.g. 320x240")
+    if scale is not None and not 0.05 <= scale <= 4.0:
+        raise ConfigError(f"scale {scale} is out of range: use a value from 0.05 to 4")
+    if upsample not in METHODS:
+        raise ConfigError(f"unknown upsampling {upsample!r}: use one of {', '.join(METHODS)}")
+
+
 class Stylizer:
     """Runs one model card on frames. ``provider`` says what the ONNX Runtime session actually got."""
 
@@ -28,14 +40,7 @@ class Stylizer:
                  scale: float | None = None, threads: int | None = None, *, upsample: str = "guided",
                  precision: str | None = None) -> None:
         self.card = card if isinstance(card, ModelCard) else find_model(card)
-        if size is not None and scale is not None:
-            raise ConfigError("give either a processing size or a scale, not both")
-        if size is not None and (len(size) != 2 or min(size) < 8):
-            raise ConfigError(f"processing size {size} is too small: use at least 8x8, e.g. 320x240")
-        if scale is not None and not 0.05 <= scale <= 4.0:
-            raise ConfigError(f"scale {scale} is out of range: use a value from 0.05 to 4")
-        if upsample not in METHODS:
-            raise ConfigError(f"unknown upsampling {upsample!r}: use one of {', '.join(METHODS)}")
+        check_processing_options(size, scale, upsample)
         self.size, self.scale, self.upsample_method = size, scale, upsample
         ms = open_session(self.card, device=device, threads=threads, precision=precision)
         self._ms = ms

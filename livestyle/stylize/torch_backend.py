@@ -31,9 +31,8 @@ from livestyle.config import TORCH_MODES
 from livestyle.errors import BackendUnavailable, ConfigError, ModelError
 from livestyle.stylize.card import ModelCard
 from livestyle.stylize.registry import find_model
-from livestyle.stylize.stylizer import Stylizer
+from livestyle.stylize.stylizer import Stylizer, check_processing_options
 from livestyle.stylize.torch_nets import NetConfig, TransformerNet, count_params
-from livestyle.stylize.upsample import METHODS
 
 log = logging.getLogger(__name__)
 
@@ -383,14 +382,7 @@ class TorchStylizer:
                  scale: float | None = None, threads: int | None = None, *, upsample: str = "guided",
                  precision: str | None = None, mode: str = "graphs") -> None:
         self.card = card if isinstance(card, ModelCard) else find_model(card)
-        if size is not None and scale is not None:
-            raise ConfigError("give either a processing size or a scale, not both")
-        if size is not None and (len(size) != 2 or min(size) < 8):
-            raise ConfigError(f"processing size {size} is too small: use at least 8x8, e.g. 320x240")
-        if scale is not None and not 0.05 <= scale <= 4.0:
-            raise ConfigError(f"scale {scale} is out of range: use a value from 0.05 to 4")
-        if upsample not in METHODS:
-            raise ConfigError(f"unknown upsampling {upsample!r}: use one of {', '.join(METHODS)}")
+        check_processing_options(size, scale, upsample)
         if mode not in TORCH_MODES:
             raise ConfigError(f"unknown torch mode {mode!r}: choose one of {', '.join(TORCH_MODES)}")
         if self.card.input.layout != "NCHW" or self.card.output.layout != "NCHW":
