@@ -385,9 +385,9 @@ class Pipeline:
             self._stop("max_frames")
 
     def _drop_sink(self, sink: Any, exc: BaseException) -> None:
-        name = getattr(sink, "name", type(sink).__name__)
+        name = _sink_name(sink)
         log.warning("sink %s failed and was removed: %s", name, exc)
-        self.stats.failed_sinks.append(str(name))
+        self.stats.failed_sinks.append(name)
         self.sinks.remove(sink)
         with contextlib.suppress(Exception):
             sink.close()
@@ -559,16 +559,17 @@ class Pipeline:
         self._closed = True
         t0 = time.perf_counter()
         for sink in self.sinks:
+            failed = False
             try:
                 sink.close()
             except Exception as exc:  # keep closing the others: their files must be finalised too
-                log.warning("closing sink %s failed: %s", getattr(sink, "name", sink), exc)
-                self._mark_failed_at_close(sink)
-                continue
-            if getattr(sink, "failed", False):  # e.g. an mp4 whose index could not be written: not a success
-                self._mark_failed_at_close(sink)
-        names = [str(getattr(s, "name", type(s).__name__)) for s in self.sinks]
-        if names and all(n in self.stats.failed_sinks for n in names):
+                log.warning("closing sink %s failed: %s", _sink_name(sink), exc)
+                failed = True
+            # a sink that failed while being finalised (e.g. an mp4 whose index could not be written) did not
+            # deliver its output: the summary must not list it
+            if (failed or getattr(sink, "failed", False)) and _sink_name(sink) not in self.stats.failed_sinks:
+                self.stats.failed_sinks.append(_sink_name(sink))
+        if self.sinks and all(_sink_name(s) in self.stats.failed_sinks for s in self.sinks):
             self.stats.stop_reason = "sinks"
         t1 = time.perf_counter()
         try:
@@ -577,17 +578,16 @@ class Pipeline:
             log.warning("closing the source failed: %s", exc)
         log.debug("closed sinks in %.0f ms, source in %.0f ms", (t1 - t0) * 1e3, _ms(t1))
 
-    def _mark_failed_at_close(self, sink: object) -> None:
-        """A sink that failed while being finalised did not deliver its output: the summary must not list it."""
-        name = str(getattr(sink, "name", type(sink).__name__))
-        if name not in self.stats.failed_sinks:
-            self.stats.failed_sinks.append(name)
-
     def __enter__(self) -> "Pipeline":
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _sink_name(sink: Any) -> str:
+    """How a sink is named in the run statistics and the summary."""
+    return str(getattr(sink, "name", type(sink).__name__))
 
 
 # --------------------------------------------------------------------------------------------------- signals

@@ -23,15 +23,10 @@ import numpy as np
 
 from livestyle.stylize.registry import find_model
 from livestyle.stylize.stylizer import Stylizer
-from livestyle.temporal import TemporalBlender, TemporalConfig
+from livestyle.temporal import TemporalConfig
 from livestyle.temporal.metrics import detail, reference_flows, warping_error
-from tools.eval_temporal import load_clip
+from tools.eval_temporal import load_clip, run
 from tools.evaluate import LossSpec, build_loss, load_photo, loss_terms, photo_paths, style_image_of
-
-
-def _blended(stylizer: Stylizer, frames: list[np.ndarray], cfg: TemporalConfig) -> list[np.ndarray]:
-    blender = TemporalBlender(cfg)
-    return [blender.blend(stylizer(f), blender.estimate_motion(f)) for f in frames]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -74,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"clip": clip}
         for name, st in (("fast", Stylizer(card, device="cpu", threads=1)),
                          ("full", Stylizer(card, device="cpu", threads=1, size=(w, h)))):
-            outs = _blended(st, frames, cfg)
+            outs, _ = run(frames, st, cfg)
             row[name] = {"warp_err": warping_error(outs[1:], refs[1:]),
                          "detail": float(np.mean([detail(o) for o in outs[1:]]))}
         row["warp_ratio_fast_over_full"] = row["fast"]["warp_err"] / max(row["full"]["warp_err"], 1e-12)
