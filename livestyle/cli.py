@@ -1,4 +1,7 @@
-"""The command line: ``livestyle run | stylize | bench | models``.
+"""The command line: ``livestyle run | stylize | bench | models``, and ``train | export | gatys | gatys-video``.
+
+The training commands hand their arguments to ``tools.<name>.main`` (``livestyle.training``): they need the
+``train`` extra and say so in one line when it is missing.
 
 The only module that prints or chooses exit codes. Every ``LivestyleError`` (including bad option values, which
 the parsers in ``config`` raise as ``ConfigError``) becomes one line ``livestyle: error: ...`` on stderr and exit
@@ -24,6 +27,7 @@ from livestyle.config import (BACKENDS, DEVICES, MASK_MODES, TORCH_MODES, BenchC
                               parse_positive_int, parse_scale, parse_sink_spec, parse_size, parse_strength,
                               parse_styles, parse_torch_mode)
 from livestyle.errors import ConfigError, LivestyleError, SourceError
+from livestyle.training import TOOLS
 
 log = logging.getLogger("livestyle")
 
@@ -64,6 +68,13 @@ def _add_model_args(p: argparse.ArgumentParser, *, size_flag: str = "--size") ->
     g.add_argument("--scale", type=parse_scale, metavar="F", help="processing size as a fraction of the input size")
     p.add_argument("--threads", type=lambda s: parse_positive_int(s, "thread count"), metavar="N",
                    help="ONNX Runtime intra-op threads (default: 1 when pipelined, ORT's default otherwise)")
+    _add_models_dir_arg(p)
+
+
+def _add_models_dir_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models-dir", action="append", default=[], metavar="DIR",
+                   help="a folder of your own models (<name>.onnx + <name>.json), searched before the bundled "
+                        "ones; repeatable (also: LIVESTYLE_MODELS=DIR[:DIR...])")
 
 
 def _add_effect_args(p: argparse.ArgumentParser) -> None:
@@ -142,9 +153,19 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--plot", metavar="F", help="write a chart of stage times and latency (PNG)")
     bench.set_defaults(func=cmd_bench)
 
-    models = sub.add_parser("models", help="list the bundled models")
+    models = sub.add_parser("models", help="list the bundled models (and yours: --models-dir, LIVESTYLE_MODELS)")
     models.add_argument("--json", action="store_true", help="machine-readable list")
+    _add_models_dir_arg(models)
     models.set_defaults(func=cmd_models)
+
+    tool_help = {"train": "train a feed-forward style model (tools.train)",
+                 "export": "export a trained checkpoint to ONNX + model card (tools.export)",
+                 "gatys": "Gatys optimizer: one high-quality stylized image (tools.gatys)",
+                 "gatys-video": "Gatys optimizer over a video with temporal consistency (tools.gatys_video)"}
+    for name in TOOLS:
+        tool = sub.add_parser(name, add_help=False, help=f"{tool_help[name]}; needs pip install 'livestyle[train]'",
+                              description=f"{tool_help[name]}. `livestyle {name} --help` lists its options.")
+        tool.set_defaults(func=cmd_tool, tool=name, tool_argv=[])
     return parser
 
 
@@ -375,14 +396,14 @@ def _card_dict(card: Any) -> dict[str, Any]:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from livestyle.stylize.registry import list_models
+    from livestyle.stylize.registry import list_models, search_path
 
     cards = [_card_dict(c) for c in list_models()]
     if args.json:
         print(json.dumps(cards, indent=2))
         return 0
     if not cards:
-        print("no bundled models found")
+        print(f"no models found in {', '.join(str(p) for p in search_path())}")
         return 0
     rows = [(c.get("name", ""), c.get("style", ""), c.get("variant", ""), str(c.get("path", ""))) for c in cards]
     widths = [max(len(r[i]) for r in rows + [("name", "style", "variant", "path")]) for i in range(4)]
@@ -391,7 +412,34 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tool(args: argparse.Namespace) -> int:
+    from livestyle.training import run_tool
+
+    return run_tool(args.tool, args.tool_argv)
+
+
 # --------------------------------------------------------------------------------------------------- entry
+
+
+def _split_tool_command(argv: Sequence[str]) -> tuple[list[str], list[str]] | None:
+    """(``livestyle`` options + the command, the tool's own arguments) when ``argv`` names a training command.
+
+    The tool parses its own arguments (including ``--help``), so they must not reach livestyle's parser.
+    """
+    for i, token in enumerate(argv):
+        if token in TOOLS:
+            return list(argv[: i + 1]), list(argv[i + 1:])
+        if not token.startswith("-"):
+            return None
+    return None
+
+
+def _use_models_dirs(args: argparse.Namespace) -> None:
+    """``--models-dir`` for this command (none given: none kept from an earlier ``main()`` in this process)."""
+    if hasattr(args, "models_dir"):
+        from livestyle.stylize.registry import use_models_dirs
+
+        use_models_dirs(args.models_dir)
 
 
 def _setup_logging(verbose: int) -> None:
@@ -406,11 +454,16 @@ def _setup_logging(verbose: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        args = parser.parse_args(argv)
+        tool = _split_tool_command(argv)
+        args = parser.parse_args(tool[0] if tool else argv)
         _setup_logging(args.verbose)
+        if tool:
+            args.tool_argv = tool[1]
         if args.command is None:  # `livestyle` alone: the default live filter
-            args = parser.parse_args([*(sys.argv[1:] if argv is None else argv), "run"])
+            args = parser.parse_args([*argv, "run"])
+        _use_models_dirs(args)
         return int(args.func(args))
     except LivestyleError as exc:
         print(f"livestyle: error: {_one_line(exc)}", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -199,3 +200,53 @@ def test_styles_are_preloaded(tmp_path, fixtures_dir) -> None:
         assert pipe.controls.apply("next_style") == "style 2/2: tiny-two"
     finally:
         pipe.close()
+
+
+def test_models_dir_and_env_add_user_models(capsys, tmp_path, fixtures_dir, monkeypatch) -> None:
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("tiny-test.json", "tiny-test.onnx"):
+        shutil.copy(fixtures_dir / name, mine / name)
+    monkeypatch.delenv("LIVESTYLE_MODELS", raising=False)
+    assert main(["models", "--json", "--models-dir", str(mine)]) == 0
+    names = [m["name"] for m in json.loads(capsys.readouterr().out)]
+    assert "tiny-test" in names and "starry_night-lite" in names  # added before the bundled ones
+    assert main(["models", "--json"]) == 0  # the flag does not outlive its command
+    assert "tiny-test" not in [m["name"] for m in json.loads(capsys.readouterr().out)]
+    monkeypatch.setenv("LIVESTYLE_MODELS", str(mine))
+    assert main(["models", "--json"]) == 0
+    assert "tiny-test" in [m["name"] for m in json.loads(capsys.readouterr().out)]
+    out = tmp_path / "o.png"
+    assert main(["stylize", str(_img(tmp_path / "p.jpg")), "-o", str(out), "--model", "tiny-test",
+                 "--no-progress"]) == 0  # found by name on the search path
+    assert out.is_file()
+
+
+def test_models_dir_that_is_not_a_folder_is_one_line(capsys, tmp_path) -> None:
+    assert main(["models", "--models-dir", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("livestyle: error: --models-dir") and err.count("\n") == 1
+
+
+def test_training_command_without_the_train_extra_is_one_line(tmp_path) -> None:
+    code = ("import sys; sys.modules['torch'] = None; from livestyle.cli import main; "
+            "sys.exit(main(['train', '--style', 'x.jpg', '--data', 'd', '--out', 'o']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path,
+                       env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+    assert "livestyle train needs the training extra" in r.stderr and "pip install 'livestyle[train]'" in r.stderr
+
+
+def test_training_command_runs_livestyles_own_tools_from_any_folder(tmp_path) -> None:
+    """A foreign `tools` package in the working folder does not shadow livestyle's."""
+    pytest.importorskip("torch")
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "__init__.py").write_text("raise ImportError('a foreign tools package')\n")
+    r = subprocess.run([sys.executable, "-m", "livestyle", "gatys", "--help"], capture_output=True, text=True,
+                       timeout=120, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "--content" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "livestyle", "export", "--no-such-flag"], capture_output=True,
+                       text=True, timeout=120, cwd=tmp_path)
+    assert r.returncode == 2 and "Traceback" not in r.stderr  # the tool's own usage error

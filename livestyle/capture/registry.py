@@ -14,10 +14,11 @@ from pathlib import Path
 
 from livestyle.capture.base import FrameSource
 from livestyle.errors import SourceError
+from livestyle.resources import bundled_dir
 
 log = logging.getLogger("livestyle.capture")
 
-SAMPLE_CLIP = Path(__file__).resolve().parents[2] / "assets" / "sample.mp4"
+SAMPLE_CLIP = bundled_dir("assets") / "sample.mp4"  # inside the installed package, or the clone's assets/
 DEFAULT_SYNTH_SIZE = (640, 480)
 _MAX_SIDE = 16384
 _URL_SCHEMES = ("rtsp", "rtsps", "rtmp", "rtmps", "http", "https", "udp", "tcp", "srt")

@@ -15,11 +15,12 @@ import cv2
 import numpy as np
 
 from livestyle.errors import BackendUnavailable, ConfigError, ModelError
+from livestyle.resources import bundled_dir
 from livestyle.segment.stabilise import MaskStabiliser, fast_guided_upsample
 
 log = logging.getLogger(__name__)
 
-MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
+MODELS_DIR = bundled_dir("models")  # inside the installed package, or the clone's models/
 DEFAULT_MODEL = MODELS_DIR / "selfie_segmentation.onnx"
 NATIVE_SIZE = (256, 144)   # (w, h) the bundled landscape model was trained at
 SIZE_MULTIPLE = 16         # four stride-2 stages: other sizes break the skip connections

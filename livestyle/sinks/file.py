@@ -1,8 +1,15 @@
-"""H.264 mp4 through PyAV, with the audio of a file source copied (remuxed, not re-encoded) alongside.
+"""H.264 video through PyAV, with the audio of a file source copied (remuxed, not re-encoded) alongside.
 
 Why remux: re-encoding audio costs CPU in the live loop and loses quality; the packets can be copied as they are.
-The file is finalised on ``close()`` (encoder flushed, index written), so a run stopped by Ctrl-C still leaves a
-playable file with every frame written so far.
+The file is finalised on ``close()`` (encoder flushed, last fragment and index written), so a run stopped by
+Ctrl-C leaves a playable file with every frame written so far.
+
+Why fragmented MP4: a plain mp4 keeps its index (``moov``) at the end, written only by ``close()``, so a
+recording cut short by ``kill -9``, a power loss or a full disk would be unplayable as a whole. Here ``.mp4``,
+``.mov`` and ``.m4v`` files start with an empty ``moov`` and carry their index in a fragment about every second
+(``frag_keyframe``, ``frag_duration``; a keyframe every two seconds), each written out as soon as it is complete,
+so everything up to the last complete fragment plays. ``.mkv`` (Matroska) gets one cluster per second, which
+gives the same property. Players, browsers and FFmpeg read both as ordinary files.
 """
 
 from __future__ import annotations
@@ -21,6 +28,19 @@ from livestyle.frames import Frame, resize
 log = logging.getLogger("livestyle.sinks")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
+FRAGMENT_SECONDS = 1.0  # at most this much video is lost when the process dies
+KEYFRAME_SECONDS = 2.0  # a keyframe this often: a cut-short file decodes, and seeks, from any recent point
+
+
+def _muxer_options(suffix: str) -> dict[str, str]:
+    """Crash-safe muxing: fragmented MP4/MOV, or one Matroska cluster per fragment; flushed packet by packet."""
+    options = {"flush_packets": "1"}
+    if suffix in (".mp4", ".mov", ".m4v"):
+        options["movflags"] = "frag_keyframe+empty_moov+default_base_moof"
+        options["frag_duration"] = str(int(FRAGMENT_SECONDS * 1_000_000))  # microseconds
+    elif suffix == ".mkv":
+        options["cluster_time_limit"] = str(int(FRAGMENT_SECONDS * 1000))  # milliseconds
+    return options
 
 
 def _rate(fps: float) -> Fraction:
@@ -59,7 +79,7 @@ class FileSink:
             # unwritable path would otherwise pass here and fail at close with the run reported as a success.
             with open(self.path, "wb"):
                 pass
-            self._container = av.open(str(self.path), "w")
+            self._container = av.open(str(self.path), "w", options=_muxer_options(self.path.suffix.lower()))
         except (OSError, av.error.FFmpegError) as exc:
             raise SinkError(f"cannot write video {self.path}: {_reason(exc)}") from None
         try:
@@ -68,6 +88,7 @@ class FileSink:
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(crf), "preset": preset}
             stream.codec_context.time_base = 1 / self._rate
+            stream.codec_context.gop_size = max(1, round(float(self._rate) * KEYFRAME_SECONDS))
             self._video = stream
             self._audio_in, self._audio_out, self._audio_packets = self._open_audio(audio_from)
         except BaseException:
