@@ -19,8 +19,11 @@ def gram(feat: torch.Tensor) -> torch.Tensor:
     if feat.ndim != 4:
         raise ValueError(f"gram expects NCHW features, got shape {tuple(feat.shape)}")
     n, c, h, w = feat.shape
-    f = feat.reshape(n, c, h * w)
-    return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
+    # Always in float32, also under bf16 autocast: a Gram is a mean of many products and the style loss a small
+    # difference of two of them; bf16's 8-bit mantissa would round that difference away. Costs little (C x C).
+    with torch.autocast(feat.device.type, enabled=False):
+        f = feat.float().reshape(n, c, h * w)
+        return torch.bmm(f, f.transpose(1, 2)) / (c * h * w)
 
 
 def content_loss(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -163,9 +163,9 @@ class PerceptualLoss:
         total = torch.zeros((), device=next(iter(feats.values())).device)
         w = 1.0 / len(self.content_layers)
         for name in self.content_layers:
-            t = target[name].detach()
+            t = target[name].detach().float()  # float32 also under bf16 autocast (see losses.gram)
             scale = (t**2).mean().clamp_min(1e-12)
-            total = total + w * losses.content_loss(feats[name], t) / scale
+            total = total + w * losses.content_loss(feats[name].float(), t) / scale
         return total
 
     def style_distance(self, x: torch.Tensor) -> float:

@@ -9,7 +9,15 @@ Loss per step, on a batch of random photo crops x:
   mean(mask * (net(x2) - warp(net(x1)))^2) / 255^2 so the network commutes with motion and ignores sensor noise;
 - optional distillation to teacher targets (Gatys outputs of the same photos, ``--teacher DIR``).
 
-CUDA gets mixed precision (bf16 autocast, or fp16 with a GradScaler) and channels-last; ``torchrun`` gives
+- saturation penalty: mean(relu(|z| - logit_limit)^2) on the pre-sigmoid output z. A saturated sigmoid passes
+  no gradient, so once a region reaches 0 or 255 the loss can never pull it back: the white blobs and black holes
+  of the first full models (their |z| reached 100-230). The penalty keeps z where the sigmoid still learns.
+
+``--train-scale 0.5`` trains through the product's fast path (:mod:`tools.runtime_path`): the net runs on the crop
+shrunk to half, its output is guided-upsampled back, and every loss is taken on that, as the user sees it.
+
+Mixed precision (:mod:`tools.precision`): bf16 autocast and channels-last on CUDA and on CPUs with native bf16
+(AVX-512 BF16 / AMX), fp16 with a GradScaler on older GPUs, fp32 elsewhere; ``torchrun`` gives
 DistributedDataParallel (initialised from the WORLD_SIZE/RANK/LOCAL_RANK environment). Checkpoints are
 safetensors only (weights + optimizer tensors; step, config and optimizer hyper-parameters in its JSON metadata),
 so no pickle is ever loaded. A CSV log, periodic sample images and a tqdm bar show progress.
@@ -39,6 +47,8 @@ from tools import motion
 from tools.data import PhotoCrops, VideoPairs
 from tools.nets import PRESETS, NetConfig, build_net, count_params
 from tools.perceptual import PerceptualLoss
+from tools.precision import AMP_CHOICES, choose_precision
+from tools.runtime_path import runtime_forward
 from tools.splits import held_out_paths
 
 CHECKPOINT_NAME = "last.safetensors"
@@ -74,6 +84,12 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None
     amp: str = "auto"
+    channels_last: str = "auto"
+    saturation_weight: float = 1.0
+    logit_limit: float = 4.0
+    train_scale: float = 1.0
+    grad_clip: float | None = None
+    init: str | None = None
     resume: bool = False
 
     def net_config(self) -> NetConfig:
@@ -156,12 +172,23 @@ def _dist_init() -> tuple[int, int, int]:
     return dist.get_rank(), world, local
 
 
-def _autocast(device: torch.device, amp: str) -> tuple[Any, torch.amp.GradScaler | None]:
-    if device.type != "cuda" or amp == "off":
-        return torch.autocast(device.type, enabled=False), None
-    if amp == "fp16" or (amp == "auto" and not torch.cuda.is_bf16_supported()):
-        return torch.autocast("cuda", dtype=torch.float16), torch.amp.GradScaler("cuda")
-    return torch.autocast("cuda", dtype=torch.bfloat16), None
+def init_weights(net: nn.Module, source: str) -> None:
+    """Start ``net`` from a shipped model (a name like ``udnie-full``, a card or an ONNX path): its fp32 ONNX
+    initializers, through the torch backend's checked loader. Refuses a different architecture."""
+    from livestyle.stylize.registry import find_model
+    from livestyle.stylize.torch_backend import build_net as net_from_card
+
+    card = find_model(str(Path(source).with_suffix(".json")) if source.endswith(".onnx") else source)
+    donor = net_from_card(card)
+    if NetConfig.from_dict(card.architecture).to_dict() != net.config.to_dict():
+        raise ConfigError(f"--init {source}: its architecture ({card.architecture.get('arch')}) differs from --arch "
+                          f"{net.config.arch}")
+    net.load_state_dict(donor.state_dict())
+
+
+def saturation_penalty(z: torch.Tensor, limit: float) -> torch.Tensor:
+    """mean(relu(|z| - limit)^2): zero while the sigmoid's slope is at least sigmoid'(limit) (1.8% at 4)."""
+    return torch.mean(F.relu(z.float().abs() - limit) ** 2)
 
 
 def _loop(loader: DataLoader, sampler: DistributedSampler | None):
@@ -209,9 +236,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                              content_weight=cfg.content_weight, style_weight=cfg.style_weight,
                              tv_weight=cfg.tv_weight, style_size=cfg.style_size).to(device)
     net = build_net(net_cfg).to(device)
-    if device.type == "cuda":
+    if cfg.init and not (cfg.resume and ckpt.is_file()):
+        init_weights(net, cfg.init)
+        if main:
+            print(f"initialised from {cfg.init}", file=sys.stderr)
+    prec = choose_precision(device, cfg.amp, cfg.channels_last)
+    if prec.channels_last:
         net = net.to(memory_format=torch.channels_last)
         loss_fn.vgg = loss_fn.vgg.to(memory_format=torch.channels_last)
+    if main:
+        print(f"precision: {prec.name} on {device}", file=sys.stderr)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step, elapsed_before = 0, 0.0
     if cfg.resume and ckpt.is_file():
@@ -225,7 +259,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     model: nn.Module = net
     if world > 1:
         model = nn.parallel.DistributedDataParallel(net, device_ids=[local] if device.type == "cuda" else None)
-    autocast, scaler = _autocast(device, cfg.amp)
+    scaler = prec.scaler
     mcfg = motion.MotionConfig(**cfg.motion)
     gen = torch.Generator().manual_seed(seed * 1000 + rank)
 
@@ -239,8 +273,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         (out / "samples").mkdir(exist_ok=True)
 
     log_path = out / "log.csv"
-    fields = ["step", "total", "content", "style", "tv", "temporal", "distill", "images_per_s", "elapsed_s"]
+    fields = ["step", "total", "content", "style", "tv", "temporal", "distill", "saturation", "images_per_s",
+              "elapsed_s"]
     new_log = not (cfg.resume and log_path.is_file())
+    if not new_log and log_path.read_text().split("\n", 1)[0].split(",") != fields:  # an older log layout
+        os.replace(log_path, log_path.with_name(f"log_before_step{start}.csv"))
+        new_log = True
     log_file = open(log_path, "w" if new_log else "a", newline="") if main else None
     writer = csv.DictWriter(log_file, fieldnames=fields) if log_file else None
     if writer and new_log:
@@ -249,7 +287,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     def meta_now(last: dict[str, float]) -> dict[str, Any]:
         return {"step": step, "train_seconds": elapsed_before + (time.perf_counter() - t0), "net": net_cfg.to_dict(),
                 "params": count_params(net), "config": asdict(cfg), "losses": last, "world_size": world,
-                "device": str(device), "torch": torch.__version__}
+                "device": str(device), "torch": torch.__version__, "precision": prec.name}
 
     from tqdm import tqdm
 
@@ -265,9 +303,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         batch = next(batches)
         x = batch[:, :3].to(device, non_blocking=True)
         teacher = batch[:, 3:].to(device) if batch.shape[1] > 3 else None
-        if device.type == "cuda":
-            x = x.contiguous(memory_format=torch.channels_last)
-        with autocast:
+        with prec.autocast():
             if cfg.temporal_weight > 0:
                 if video_iter is not None and step % 2 == 1:
                     f1, f2, flow, mask = (t.to(device) for t in next(video_iter))
@@ -275,26 +311,33 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                 else:
                     f1, f2, flow, mask = motion.make_pair(x, mcfg, generator=gen)
                     content = x
-                y = model(torch.cat([f1, f2]))
+                y, z = runtime_forward(model, prec.format(torch.cat([f1, f2])), cfg.train_scale)
                 y1, y2 = y[: len(f1)], y[len(f1):]
                 warped, valid = motion.warp(y1.float(), flow)
                 temporal = torch.mean(mask * valid * (y2.float() - warped) ** 2) / 255.0**2
             else:
                 content = x
-                y1 = model(x)
+                y1, z = runtime_forward(model, prec.format(x), cfg.train_scale)
                 temporal = torch.zeros((), device=device)
-            terms = loss_fn(y1.float(), content=content)
+            terms = loss_fn(prec.format(y1.float()), content=prec.format(content))
             distill = torch.zeros((), device=device)
             if teacher is not None and cfg.distill_weight > 0 and content is x:
                 distill = torch.mean((y1.float() - teacher) ** 2) / 255.0**2
-            total = terms["total"] + cfg.temporal_weight * temporal + cfg.distill_weight * distill
+            saturation = saturation_penalty(z, cfg.logit_limit) if cfg.saturation_weight > 0 else torch.zeros((), device=device)
+            total = (terms["total"] + cfg.temporal_weight * temporal + cfg.distill_weight * distill
+                     + cfg.saturation_weight * saturation)
         optimizer.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(total).backward()
+            if cfg.grad_clip:
+                scaler.unscale_(optimizer)
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
             scaler.step(optimizer)
             scaler.update()
         else:
             total.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.grad_clip)
             optimizer.step()
         step += 1
         n_log += x.shape[0] * world
@@ -302,7 +345,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if main and (step % cfg.log_every == 0 or step == 1):
             now = time.perf_counter()
             last = {"total": float(total.detach()), "content": float(terms["content"].detach()), "style": float(terms["style"].detach()),
-                    "tv": float(terms["tv"].detach()), "temporal": float(temporal.detach()), "distill": float(distill.detach())}
+                    "tv": float(terms["tv"].detach()), "temporal": float(temporal.detach()), "distill": float(distill.detach()),
+                    "saturation": float(saturation.detach())}
             ips = n_log / max(now - t_log, 1e-9)
             writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in last.items()}, "images_per_s": f"{ips:.3f}",
                              "elapsed_s": f"{elapsed_before + now - t0:.1f}"})
@@ -310,7 +354,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             bar.set_postfix(loss=f"{last['total']:.4g}", style=f"{last['style']:.3g}", ips=f"{ips:.2f}")
             t_log, n_log = now, 0
         if main and samples is not None and step % cfg.sample_every == 0:
-            _save_samples(net, samples, out / "samples" / f"step_{step:06d}.png", save_rgb)
+            _save_samples(net, samples, out / "samples" / f"step_{step:06d}.png", save_rgb, cfg.train_scale)
         if main and step % cfg.checkpoint_every == 0:
             save_checkpoint(ckpt, net, optimizer, meta_now(last))
     bar.close()
@@ -318,7 +362,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     if main:
         save_checkpoint(ckpt, net, optimizer, meta)
         if samples is not None:
-            _save_samples(net, samples, out / "samples" / "final.png", save_rgb)
+            _save_samples(net, samples, out / "samples" / "final.png", save_rgb, cfg.train_scale)
         log_file.close()
     if world > 1:
         import torch.distributed as dist
@@ -327,11 +371,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     return meta
 
 
-def _save_samples(net: nn.Module, samples: torch.Tensor, path: Path, save_rgb: Any) -> None:
+def _save_samples(net: nn.Module, samples: torch.Tensor, path: Path, save_rgb: Any, scale: float = 1.0) -> None:
     was = net.training
     net.eval()
     with torch.no_grad():
-        y = net(samples.float()).float()
+        y = runtime_forward(net, samples.float(), scale)[0].float()
     net.train(was)
     grid = torch.cat([torch.cat([s, o], dim=1) for s, o in zip(samples, y)], dim=2)  # inputs over outputs
     save_rgb(grid, path)
@@ -368,7 +412,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=d.log_every)
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    p.add_argument("--amp", default=d.amp, choices=["auto", "off", "bf16", "fp16"], help="mixed precision on CUDA")
+    p.add_argument("--amp", default=d.amp, choices=AMP_CHOICES,
+                   help="mixed precision: auto = bf16 on GPUs and on CPUs with native bf16 (AVX-512 BF16/AMX), else fp32")
+    p.add_argument("--channels-last", default=d.channels_last, choices=["auto", "on", "off"],
+                   help="NHWC memory format (auto: with mixed precision, and always on CUDA)")
+    p.add_argument("--saturation-weight", type=float, default=d.saturation_weight,
+                   help="weight of the penalty on pre-sigmoid values beyond --logit-limit (0: off)")
+    p.add_argument("--logit-limit", type=float, default=d.logit_limit)
+    p.add_argument("--train-scale", type=float, default=d.train_scale,
+                   help="0.5: train through the fast path (net at half size, guided upsampling; lite models)")
+    p.add_argument("--grad-clip", type=float, default=None, help="clip the gradient norm to this")
+    p.add_argument("--init", default=None, help="start from a shipped model's weights (name, card or .onnx)")
     return p
 
 
@@ -378,6 +432,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     if not Path(args.style).is_file():
         raise ConfigError(f"style image not found: {args.style}")
     distill = args.distill_weight if args.distill_weight is not None else (1.0 if args.teacher else 0.0)
+    if not 0.1 <= args.train_scale <= 1.0:
+        raise ConfigError(f"--train-scale {args.train_scale}: use a value in 0.1..1 (0.5 = the lite fast path)")
+    if args.train_scale != 1.0 and (args.size * args.train_scale) % 4:
+        raise ConfigError(f"--size {args.size} x --train-scale {args.train_scale} must be a multiple of 4")
     return TrainConfig(
         style=str(args.style), data=tuple(args.data), out=str(args.out), arch=args.arch, size=args.size,
         batch=args.batch, steps=args.steps, max_minutes=args.max_minutes, lr=args.lr,
@@ -387,7 +445,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         style_layers=tuple(s for s in args.style_layers.split(",") if s), style_size=args.style_size,
         teacher=args.teacher, video=tuple(args.video), sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed, threads=args.threads,
-        amp=args.amp, resume=args.resume)
+        amp=args.amp, channels_last=args.channels_last, saturation_weight=args.saturation_weight,
+        logit_limit=args.logit_limit, train_scale=args.train_scale, grad_clip=args.grad_clip, init=args.init,
+        resume=args.resume)
 
 
 def main(argv: list[str] | None = None) -> int:

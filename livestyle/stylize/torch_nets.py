@@ -166,9 +166,18 @@ class TransformerNet(nn.Module):
             return [ConvLayer(cin, 12, k, norm=False, relu=False, reflect=reflect), nn.PixelShuffle(2)]
         raise ValueError(f"unknown output stage {kind!r}; choose upsample or pixelshuffle")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.decoder(self.res(self.encoder(x * (1.0 / 255.0))))
-        return torch.sigmoid(y) * 255.0
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The pre-sigmoid output (the trainer penalises its magnitude: a saturated sigmoid has no gradient, so a
+        region that reaches 0 or 255 can never be pulled back by the loss, which is how the white blobs and black
+        holes of the first full models formed)."""
+        return self.decoder(self.res(self.encoder(x * (1.0 / 255.0))))
+
+    def forward(self, x: torch.Tensor, with_logits: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """RGB [0, 255] -> RGB [0, 255]; ``with_logits=True`` also returns the pre-sigmoid output (for the trainer,
+        through DistributedDataParallel, which only wraps ``forward``)."""
+        z = self.logits(x)
+        y = torch.sigmoid(z) * 255.0
+        return (y, z) if with_logits else y
 
 
 def build_net(config: NetConfig | dict[str, Any] | str) -> TransformerNet:
