@@ -8,6 +8,7 @@ cannot leak in), and run from a temporary folder away from the clone. ``livestyl
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
 import shutil
@@ -53,6 +54,16 @@ class Installed:
         return self._run([str(self.python), "-c", code], cwd=self.away)
 
 
+def _isolation() -> list[str]:
+    """Build with this environment's setuptools when it is new enough (offline, faster), else in pip's isolated
+    build environment (a fresh venv from ensurepip has setuptools 65; pyproject.toml needs >= 77)."""
+    try:
+        major = int(importlib.metadata.version("setuptools").split(".")[0])
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        return []
+    return ["--no-build-isolation"] if major >= 77 else []
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     root = tmp_path_factory.mktemp("wheel")
@@ -65,7 +76,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
         else:
             shutil.copy2(path, src / name)
     dist = root / "dist"
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", "--no-build-isolation",
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", str(src), "--no-deps", *_isolation(),
                             "-q", "-w", str(dist)], capture_output=True, text=True, timeout=300, cwd=root)
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = dist.glob("livestyle-*.whl")

@@ -7,9 +7,10 @@ Ctrl-C leaves a playable file with every frame written so far.
 Why fragmented MP4: a plain mp4 keeps its index (``moov``) at the end, written only by ``close()``, so a
 recording cut short by ``kill -9``, a power loss or a full disk would be unplayable as a whole. Here ``.mp4``,
 ``.mov`` and ``.m4v`` files start with an empty ``moov`` and carry their index in a fragment about every second
-(``frag_keyframe``, ``frag_duration``; a keyframe every two seconds), each written out as soon as it is complete,
-so everything up to the last complete fragment plays. ``.mkv`` (Matroska) gets one cluster per second, which
-gives the same property. Players, browsers and FFmpeg read both as ordinary files.
+(``frag_duration``, or at a keyframe: ``frag_keyframe``), each written out as soon as it is complete, so
+everything up to the last complete fragment plays (decoding from the start; fragments need not begin with a
+keyframe, so x264's keyframe interval and the file size stay as they were). ``.mkv`` (Matroska) gets one cluster
+per second, which gives the same property. Players, browsers and FFmpeg read both as ordinary files.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ from livestyle.frames import Frame, resize
 log = logging.getLogger("livestyle.sinks")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".m4v")
-FRAGMENT_SECONDS = 1.0  # at most this much video is lost when the process dies
-KEYFRAME_SECONDS = 2.0  # a keyframe this often: a cut-short file decodes, and seeks, from any recent point
+FRAGMENT_SECONDS = 1.0  # about this much video (plus the encoder's few buffered frames) is lost on a crash
 
 
 def _muxer_options(suffix: str) -> dict[str, str]:
@@ -88,7 +88,6 @@ class FileSink:
             stream.pix_fmt = "yuv420p"
             stream.options = {"crf": str(crf), "preset": preset}
             stream.codec_context.time_base = 1 / self._rate
-            stream.codec_context.gop_size = max(1, round(float(self._rate) * KEYFRAME_SECONDS))
             self._video = stream
             self._audio_in, self._audio_out, self._audio_packets = self._open_audio(audio_from)
         except BaseException:
