@@ -172,7 +172,7 @@ def _dist_init() -> tuple[int, int, int]:
     return dist.get_rank(), world, local
 
 
-def init_weights(net: nn.Module, source: str) -> None:
+def init_weights(net: nn.Module, source: str) -> int:
     """Start ``net`` from a shipped model (a name like ``udnie-full``, a card or an ONNX path): its fp32 ONNX
     initializers, through the torch backend's checked loader. Refuses a different architecture."""
     from livestyle.stylize.registry import find_model
@@ -184,6 +184,8 @@ def init_weights(net: nn.Module, source: str) -> None:
         raise ConfigError(f"--init {source}: its architecture ({card.architecture.get('arch')}) differs from --arch "
                           f"{net.config.arch}")
     net.load_state_dict(donor.state_dict())
+    training = card.training or {}
+    return int(training.get("total_steps") or training.get("steps") or 0)
 
 
 def saturation_penalty(z: torch.Tensor, limit: float) -> torch.Tensor:
@@ -236,8 +238,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                              content_weight=cfg.content_weight, style_weight=cfg.style_weight,
                              tv_weight=cfg.tv_weight, style_size=cfg.style_size).to(device)
     net = build_net(net_cfg).to(device)
+    init_steps = 0
     if cfg.init and not (cfg.resume and ckpt.is_file()):
-        init_weights(net, cfg.init)
+        init_steps = init_weights(net, cfg.init)
         if main:
             print(f"initialised from {cfg.init}", file=sys.stderr)
     prec = choose_precision(device, cfg.amp, cfg.channels_last)
@@ -254,6 +257,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         net.load_state_dict(state)
         load_optimizer_state(ckpt, optimizer, meta)
         step, elapsed_before = int(meta["step"]), float(meta.get("train_seconds", 0.0))
+        init_steps = int(meta.get("init_steps", 0))
         if main:
             print(f"resumed {ckpt} at step {step}", file=sys.stderr)
     model: nn.Module = net
@@ -287,7 +291,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     def meta_now(last: dict[str, float]) -> dict[str, Any]:
         return {"step": step, "train_seconds": elapsed_before + (time.perf_counter() - t0), "net": net_cfg.to_dict(),
                 "params": count_params(net), "config": asdict(cfg), "losses": last, "world_size": world,
-                "device": str(device), "torch": torch.__version__, "precision": prec.name}
+                "device": str(device), "torch": torch.__version__, "precision": prec.name,
+                "init_steps": init_steps}
 
     from tqdm import tqdm
 

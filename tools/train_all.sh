@@ -1,53 +1,61 @@
 #!/usr/bin/env bash
-# Train and export the bundled styles: the six lite models first (starry_night first: it is the default model),
-# then the six full models. Each model gets a wall-clock budget and is exported to models/ (and, with COMMIT=1,
-# committed) as soon as it finishes, so models land one by one.
+# Train and export the bundled styles on a CPU (the GPU version is scripts/gpu_train.sh): each model gets a
+# wall-clock budget per round, continues from its checkpoint (--resume) and is exported after every round, so
+# running the script again (or ROUNDS=N) trains every model further. Exports go to $EXPORT (default runs/export/),
+# NOT to models/: copy a model into models/ only after python -m tools.evaluate says it is better and you have looked
+# at its pictures (python -m tools.import_models does both steps' bookkeeping).
 #
-#   nohup tools/train_all.sh > runs/train_all.log 2>&1 &
+#   nohup nice -n 19 tools/train_all.sh > runs/train_all.log 2>&1 &
 #
-# Environment: DATA (photos root, default /work/shared/data), PY (python), LITE_MIN / FULL_MIN (minutes per
-# model), STYLES ("name:style_file ..." to train a subset), THREADS (torch threads), COMMIT=1 to git-commit each exported model, ONLY="lite" or "full" to do one half.
+# Environment: DATA (photos root, default /work/shared/data), PY (python), LITE_MIN / FULL_MIN (minutes per model
+# and round), ROUNDS (default 1), NAMES ("starry_night-lite udnie-full ..." in the order to train; default: the six
+# lite models then the six full ones), THREADS (torch threads), INIT=1 to start a model that has no checkpoint yet
+# from the bundled model's weights (models/NAME.onnx), EXPORT (export folder).
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
 PY=${PY:-.venv/bin/python}
-LITE_MIN=${LITE_MIN:-7}
-FULL_MIN=${FULL_MIN:-6}
+LITE_MIN=${LITE_MIN:-10}
+FULL_MIN=${FULL_MIN:-10}
+ROUNDS=${ROUNDS:-1}
 THREADS=${THREADS:-2}
-COMMIT=${COMMIT:-0}
-ONLY=${ONLY:-"lite full"}
+INIT=${INIT:-0}
+EXPORT=${EXPORT:-runs/export}
 export OMP_NUM_THREADS=$THREADS
 
-STYLES=${STYLES:-"starry_night:starry_night_vangogh great_wave:great_wave_hokusai_crop the_scream:the_scream_munch \
-composition_vii:composition_vii_kandinsky udnie:udnie_picabia water_lilies:water_lilies_monet_1919"}
+declare -A STYLE_FILE=(
+    [starry_night]=starry_night_vangogh [great_wave]=great_wave_hokusai_crop [the_scream]=the_scream_munch
+    [composition_vii]=composition_vii_kandinsky [udnie]=udnie_picabia [water_lilies]=water_lilies_monet_1919)
+NAMES=${NAMES:-"starry_night-lite great_wave-lite the_scream-lite composition_vii-lite udnie-lite water_lilies-lite \
+starry_night-full great_wave-full the_scream-full composition_vii-full udnie-full water_lilies-full"}
 
-# The CPU recipe (docs/TRAINING.md): small crops, VGG layers up to relu4_1, content at relu2_2.
-COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr 2e-3 --style-weight 20 \
+# The recipe (docs/TRAINING.md). Both: VGG layers up to relu4_1, content at relu2_2, style image at 256 px, the
+# saturation penalty (no blobs), Adam 1e-3, bf16 + channels-last where the CPU has native bf16 (--amp auto).
+# lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px.
+# full: the net at full size on 128 px crops (its 9x9 full-resolution convolutions dominate the step).
+COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr 1e-3 --style-weight 20 \
 --temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
---style-size 256 --steps 100000 --sample-every 100 --checkpoint-every 50 --log-every 10 --threads $THREADS"
+--style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps 1000000 --sample-every 100 \
+--checkpoint-every 50 --log-every 10 --threads $THREADS"
+LITE_ARGS="--arch lite --size 192 --train-scale 0.5"
+FULL_ARGS="--arch full --size 128"
 
-commit() {  # commit only the given paths; retry while another engineer holds the index lock
-    for i in 1 2 3 4 5 6 7 8 9 10; do
-        git add "$@" && git commit -q -m "models: $NAME (trained on CPU by tools/train_all.sh)" -- "$@" && return 0
-        sleep 5
-    done
-    echo "commit of $NAME failed" >&2
-}
-
-for variant in $ONLY; do
-    if [ "$variant" = lite ]; then MIN=$LITE_MIN; SIZE=160; else MIN=$FULL_MIN; SIZE=128; fi
-    for pair in $STYLES; do
-        style=${pair%%:*}; file=${pair##*:}
-        NAME=$style-$variant
-        echo "=== $(date -u +%H:%M:%S) $NAME: train ${MIN} min at ${SIZE}px"
-        $PY -m tools.train --style "$DATA/styles/$file.jpg" --out "runs/$NAME" --arch "$variant" --size $SIZE \
-            --max-minutes "$MIN" $COMMON --resume || { echo "training $NAME failed"; continue; }
-        echo "=== $(date -u +%H:%M:%S) $NAME: export"
-        $PY -m tools.export "runs/$NAME/last.safetensors" -o "models/$NAME.onnx" \
-            --parity-photo "$DATA/photos/kodak24/kodim23.png" || { echo "export $NAME failed"; continue; }
-        if [ "$COMMIT" = 1 ]; then
-            commit "models/$NAME.onnx" "models/$NAME.fp16.onnx" "models/$NAME.json" "models/styles/$file.jpg"
+for round in $(seq 1 "$ROUNDS"); do
+    for NAME in $NAMES; do
+        style=${NAME%-*}; variant=${NAME##*-}
+        file=${STYLE_FILE[$style]:-}
+        if [ -z "$file" ]; then echo "unknown style in $NAME"; continue; fi
+        if [ "$variant" = lite ]; then MIN=$LITE_MIN; ARGS=$LITE_ARGS; else MIN=$FULL_MIN; ARGS=$FULL_ARGS; fi
+        init=""
+        if [ "$INIT" = 1 ] && [ ! -f "runs/$NAME/last.safetensors" ] && [ -f "models/$NAME.onnx" ]; then
+            init="--init models/$NAME.onnx"
         fi
+        echo "=== $(date -u +%H:%M:%S) round $round $NAME: train ${MIN} min $init"
+        $PY -m tools.train --style "$DATA/styles/$file.jpg" --out "runs/$NAME" $ARGS --max-minutes "$MIN" \
+            $COMMON $init --resume || { echo "training $NAME failed"; continue; }
+        echo "=== $(date -u +%H:%M:%S) $NAME: export to $EXPORT"
+        $PY -m tools.export "runs/$NAME/last.safetensors" -o "$EXPORT/$NAME.onnx" \
+            --parity-photo "$DATA/photos/kodak24/kodim23.png" || { echo "export $NAME failed"; continue; }
     done
 done
 echo "=== $(date -u +%H:%M:%S) all done"

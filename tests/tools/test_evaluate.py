@@ -113,6 +113,7 @@ def test_evaluate_model_end_to_end_and_card_metrics(tiny_card, tmp_path):
     assert r["total_ratio"] == pytest.approx(r["gatys"]["model_mean"]["total"] / r["gatys"]["gatys_mean"]["total"])
     assert set(r["warping_error"]) >= {"per_frame", "blended", "input"}
     assert all(np.isfinite(r["warping_error"][k]) for k in ("per_frame", "blended", "input"))
+    assert set(r["artefacts"]["per_photo"]) == set(photos) and isinstance(r["artefacts"]["flagged"], bool)
 
     before = tiny_card.read_text()
     ev.set_card_metrics(tiny_card, ev.card_metrics(r))
