@@ -121,6 +121,10 @@ class BenchResult:
             lines.append(f"CPU {self.usage['cpu_ms_per_frame']:.1f} ms/frame, {self.usage['cores_used']:.2f} cores "
                          f"used of {self.machine.get('usable_cores', '?')}"
                          + (f", load average {load}" if load is not None else ""))
+            per_thread = [f"{k.removesuffix('_thread_cpu_ms_per_frame')} {v:.1f}" for k, v in self.usage.items()
+                          if k.endswith("_thread_cpu_ms_per_frame")]
+            if per_thread:
+                lines.append(f"CPU per thread, ms/frame: {', '.join(per_thread)}")
         return "\n".join(lines)
 
 
@@ -150,6 +154,9 @@ def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
     n_all = stats.frames + config.warmup
     usage = {"cpu_ms_per_frame": cpu * 1e3 / n_all if n_all else float("nan"),
              "cores_used": cpu / wall if wall > 0 else float("nan")}
+    if n_all:  # each loop thread's own CPU per frame: the larger one bounds the FPS of an otherwise idle machine
+        usage |= {f"{name}_thread_cpu_ms_per_frame": pipe.thread_cpu_s[name] * 1e3 / n_all
+                  for name in ("main", "capture", "infer", "output") if name in pipe.thread_cpu_s}
     return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=providers, models=models,
                        usage=usage)
 

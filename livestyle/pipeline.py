@@ -225,6 +225,9 @@ class Pipeline:
         self.prefetch = prefetch
         self.balance = balance
         self._load = {"infer": 0.0, "output": 0.0, "post": 0.0}  # running mean ms per frame, for balancing
+        # CPU seconds each loop thread used (its own work; OpenCV's worker threads are not in it): which thread
+        # bounds the frame rate on an idle machine, whatever the load from other processes on this one
+        self.thread_cpu_s: dict[str, float] = {}
         t_strength = getattr(getattr(blender, "config", None), "strength", 0.85)
         self.controls = Controls(n_styles=len(self.stylizers), temporal=temporal and blender is not None,
                                  temporal_strength=float(t_strength), strength=effects.strength,
@@ -417,6 +420,9 @@ class Pipeline:
 
     def run(self) -> RunStats:
         """Run until the source ends, ``max_frames`` are out, every sink failed, or ``stop_event`` is set."""
+        from livestyle.memory import keep_freed_buffers
+
+        keep_freed_buffers()  # per-frame buffers are recycled instead of page-faulted in again every frame
         self._t_start = self._t_run = time.perf_counter()
         try:
             if self.pipelined:
@@ -431,12 +437,16 @@ class Pipeline:
         return self.stats
 
     def _run_sequential(self) -> None:
-        while not self._stopping.is_set():
-            item = self._capture()
-            if item is None:
-                break
-            self._stylize(item)
-            self._emit(item, self._finish(item))
+        t_cpu = time.thread_time()
+        try:
+            while not self._stopping.is_set():
+                item = self._capture()
+                if item is None:
+                    break
+                self._stylize(item)
+                self._emit(item, self._finish(item))
+        finally:
+            self.thread_cpu_s["main"] = time.thread_time() - t_cpu
 
     def _run_pipelined(self) -> None:
         """Two or three threads: [capture ->] inference -> output.
@@ -470,13 +480,16 @@ class Pipeline:
                     continue
             return None
 
-        def guarded(fn: Callable[[], None]) -> Callable[[], None]:
+        def guarded(fn: Callable[[], None], name: str) -> Callable[[], None]:
             def body() -> None:
+                t_cpu = time.thread_time()
                 try:
                     fn()
                 except BaseException as exc:  # surfaced on the calling thread
                     self._errors.append(exc)
                     self._halt.set()
+                finally:
+                    self.thread_cpu_s[name] = time.thread_time() - t_cpu
             return body
 
         def read_one(n: int) -> Any:
@@ -516,11 +529,13 @@ class Pipeline:
                 self._load["infer"] += 0.1 * (busy - self._load["infer"])
                 q_out.put(item)
 
-        threads = [threading.Thread(target=guarded(infer_loop), name="livestyle-infer", daemon=True)]
+        threads = [threading.Thread(target=guarded(infer_loop, "infer"), name="livestyle-infer", daemon=True)]
         if prefetch:
-            threads.append(threading.Thread(target=guarded(capture_loop), name="livestyle-capture", daemon=True))
+            threads.append(threading.Thread(target=guarded(capture_loop, "capture"), name="livestyle-capture",
+                                            daemon=True))
         for t in threads:
             t.start()
+        t_cpu = time.thread_time()
         try:
             while True:
                 item = take(q_out)
@@ -536,6 +551,7 @@ class Pipeline:
                 if "postprocess" in item.times:
                     self._load["post"] += 0.1 * (post - self._load["post"])
         finally:
+            self.thread_cpu_s["output"] = time.thread_time() - t_cpu
             log.debug("stopping the pipelined loop (%s)", "stop requested" if stop.is_set() else "source ended")
             self._halt.set()  # release the workers (a natural end is not a stop request)
             if live:  # a live read() may wait for the device: closing the source wakes it up at once

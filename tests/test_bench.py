@@ -58,3 +58,13 @@ def test_stats_percentiles() -> None:
     s = RunStats(frames=4, elapsed_s=2.0, latencies_ms=[10, 20, 30, 40], stages={"inference": [1, 2, 3, 4]})
     assert s.fps == 2.0 and s.latency()["p50"] == 25.0
     assert s.stage_summary()["inference"]["mean_ms"] == 2.5
+
+
+def test_each_loop_thread_reports_its_own_cpu(results) -> None:
+    seq, pip = (r.usage for r in results)
+    assert set(k for k in seq if k.endswith("_thread_cpu_ms_per_frame")) == {"main_thread_cpu_ms_per_frame"}
+    assert {"infer_thread_cpu_ms_per_frame", "output_thread_cpu_ms_per_frame"} <= set(pip)
+    # a thread's own CPU is part of the process's CPU, and it did some work
+    assert 0 < pip["infer_thread_cpu_ms_per_frame"] <= pip["cpu_ms_per_frame"] * 1.05
+    assert 0 < pip["output_thread_cpu_ms_per_frame"] <= pip["cpu_ms_per_frame"] * 1.05
+    assert "CPU per thread, ms/frame: infer" in results[1].table()
