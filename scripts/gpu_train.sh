@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Train all twelve bundled models on one GPU at once (issue 11.5), prepared to run on the device machine:
+#
+#   here:   .venv/bin/python -m tools.gpu_bundle prepare          # photos, paintings, VGG19 weights -> .gpu_train/
+#   device: bash scripts/gpu_train.sh                             # run with carry [".gpu_train"]; results in $OUT
+#   here:   .venv/bin/python -m tools.gpu_bundle import DIR       # DIR = the run's files_at: export to runs/export/
+#
+# The twelve trainings run as parallel processes on the one GPU (bf16 autocast + channels-last, the documented
+# recipe at 256 px, batch 4: lite through the fast path, full at full size), each for MINUTES of wall time, then
+# their weights (net tensors only, with the run's metadata) and logs are packed into at most 8 files under $OUT
+# (the device tool brings back 8 files of 16 MiB at most). Exports, fp16 conversion and the parity checks are done
+# here by `tools.gpu_bundle import`, with the same tools.export as the CPU path.
+#
+# Environment: OUT (results folder, default ./gpu-train-out), MINUTES (training wall time per model, default 7),
+# NAMES (subset, e.g. "starry_night-lite udnie-full"), SIZE (crop, default 256), BATCH (default 4), STEPS (cap, default
+# 1000000), INIT=1 (start each model from the bundled one in models/), PYTHON (default python3), BUNDLE (default
+# .gpu_train). On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
+set -u
+cd "$(dirname "$0")/.."
+OUT="${OUT:-$PWD/gpu-train-out}"
+MINUTES="${MINUTES:-7}"
+SIZE="${SIZE:-256}"
+BATCH="${BATCH:-4}"
+STEPS="${STEPS:-1000000}"
+INIT="${INIT:-0}"
+PY="${PYTHON:-python3}"
+BUNDLE="${BUNDLE:-.gpu_train}"
+NAMES="${NAMES:-starry_night-lite great_wave-lite the_scream-lite composition_vii-lite udnie-lite water_lilies-lite \
+starry_night-full great_wave-full the_scream-full composition_vii-full udnie-full water_lilies-full}"
+RUNS="${RUNS:-runs/gpu}"
+mkdir -p "$OUT" "$RUNS"
+export PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 OMP_NUM_THREADS=1
+if [ -f "$BUNDLE/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin" ]; then
+    export LIVESTYLE_VGG_WEIGHTS="$BUNDLE/vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"
+fi
+DATA="${DATA:-$BUNDLE}"
+[ -d "$DATA/photos" ] || DATA=../shared/data
+LOG="$OUT/log.txt"
+{ echo "== $(date -u +%H:%M:%S) gpu_train: $NAMES"; echo "minutes $MINUTES size $SIZE batch $BATCH data $DATA";
+  nvidia-smi --query-gpu=name,memory.total --format=csv 2>&1 || true
+  "$PY" -c "import torch; print('torch', torch.__version__, 'cuda', torch.cuda.is_available())"; } >"$LOG" 2>&1
+
+declare -A STYLE_FILE=(
+    [starry_night]=starry_night_vangogh [great_wave]=great_wave_hokusai_crop [the_scream]=the_scream_munch
+    [composition_vii]=composition_vii_kandinsky [udnie]=udnie_picabia [water_lilies]=water_lilies_monet_1919)
+# The recipe of tools/train_all.sh (docs/TRAINING.md), at GPU size.
+COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch $BATCH --lr 1e-3 --style-weight 20 \
+--temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
+--style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps $STEPS --sample-every 0 \
+--checkpoint-every 500 --log-every 20 --threads 1 --size $SIZE --max-minutes $MINUTES --resume"
+
+pids=()
+for NAME in $NAMES; do
+    style=${NAME%-*}; variant=${NAME##*-}
+    file=${STYLE_FILE[$style]:-}
+    [ -n "$file" ] || { echo "unknown style in $NAME" >>"$LOG"; continue; }
+    if [ "$variant" = lite ]; then ARGS="--arch lite --train-scale 0.5"; else ARGS="--arch full"; fi
+    init=""
+    if [ "$INIT" = 1 ] && [ -f "models/$NAME.onnx" ]; then init="--init models/$NAME.onnx"; fi
+    style_path="$DATA/styles/$file.jpg"
+    "$PY" -m tools.train --style "$style_path" --out "$RUNS/$NAME" $ARGS $COMMON $init \
+        >"$RUNS/$NAME.out" 2>&1 &
+    pids+=($!)
+done
+fails=0
+for p in "${pids[@]}"; do wait "$p" || fails=$((fails + 1)); done
+echo "== $(date -u +%H:%M:%S) trainings done, $fails failed" >>"$LOG"
+for NAME in $NAMES; do
+    echo "--- $NAME" >>"$LOG"; tail -c 600 "$RUNS/$NAME.out" | tr '\r' '\n' | tail -3 >>"$LOG"
+done
+"$PY" -m tools.gpu_bundle pack "$RUNS" "$OUT" $NAMES >>"$LOG" 2>&1
+echo "== $(date -u +%H:%M:%S) packed: $(ls "$OUT" | tr '\n' ' ')" | tee -a "$LOG"
+exit $fails
