@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 MODELS_DIR = bundled_dir("models")
 PREFERRED_DEFAULT = "starry_night-lite"
 _extra_dirs: list[Path] = []
+_warned: set[Path] = set()
 
 
 def use_models_dirs(dirs: list[str | Path]) -> None:
@@ -40,7 +41,8 @@ def search_path(models_dir: str | Path | None = None) -> list[Path]:
     for folder in user_models_dirs():
         if folder.is_dir():
             env_dirs.append(folder)
-        else:
+        elif folder not in _warned:  # once per folder, not once per lookup
+            _warned.add(folder)
             log.warning("%s names %s, which is not a folder: ignored", MODELS_ENV, folder)
     return [*_extra_dirs, *env_dirs, MODELS_DIR]
 
