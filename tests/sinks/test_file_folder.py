@@ -103,6 +103,22 @@ def test_file_sink_copies_audio(tmp_path: Path) -> None:
     assert info["audio_packets"] >= expected - 2  # copied, not dropped (a packet or two past the video end may go)
 
 
+def test_file_sink_fragments_video_and_copied_audio(tmp_path: Path) -> None:
+    """mp4 fragments every second (crash-safe, tests/sinks/test_file_crash.py), audio inside them; mkv too."""
+    clip = tmp_path / "in.mp4"
+    make_clip_with_audio(clip, seconds=3.0)
+    for suffix in (".mp4", ".mkv"):
+        out = tmp_path / f"out{suffix}"
+        with open_sink(f"file:{out}", size=(32, 24), fps=10, audio_from=str(clip)) as sink:
+            for frame in colour_frames(30, 32, 24):
+                sink.write(frame)
+        frames, info = read_back(out)
+        assert len(frames) == 30 and info["audio"] == ["aac"] and info["audio_packets"] > 40
+        if suffix == ".mp4":
+            data = out.read_bytes()
+            assert data.count(b"moof") >= 3 and b"mfra" in data  # fragments, and finalised on close
+
+
 def test_file_sink_without_audio_in_source(tmp_path: Path) -> None:
     clip = tmp_path / "silent.mp4"
     with FileSink(clip, (32, 24), 10) as sink:
