@@ -7,7 +7,11 @@ an installed livestyle needs no source tree and installs no generic top-level ``
 left out of the wheel; which data files go in is decided by the globs in pyproject.toml's package-data.
 """
 
+import shutil
+from pathlib import Path
+
 from setuptools import find_packages, setup
+from setuptools.command.build_py import build_py
 
 BUNDLED = {
     "livestyle._bundled.models": "models",
@@ -16,7 +20,19 @@ BUNDLED = {
     "livestyle._train.tools": "tools",
 }
 
+
+class BuildPy(build_py):
+    """Copy the bundled folders afresh: setuptools reuses ``build/lib``, where a file deleted from ``models/``
+    since the last in-tree build would otherwise go into the wheel again."""
+
+    def run(self) -> None:
+        for top in ("_bundled", "_train"):
+            shutil.rmtree(Path(self.build_lib, "livestyle", top), ignore_errors=True)
+        super().run()
+
+
 setup(
     packages=find_packages(include=["livestyle", "livestyle.*"]) + list(BUNDLED),
     package_dir=BUNDLED,
+    cmdclass={"build_py": BuildPy},
 )
