@@ -2,9 +2,11 @@
 
     .venv/bin/python -m tools.make_gallery                  # docs/gallery.jpg from every style in models/
 
-Each style column shows its lite model, or its full model where the evaluation (runs/eval/quality.json, from
-tools.evaluate) measured a lower total loss for it. Models run through ONNX Runtime (fp32) on the photo at 512 px
-(longer side), like the evaluation; the result is centre-cropped to the cell's aspect and shrunk.
+Two columns per style, its lite and its full model (``--pick`` keeps one per style: the lite model, or the full
+one where the evaluation in runs/eval/quality.json measured a lower total loss). Models run through ONNX Runtime
+(fp32) on the photo at 512 px (longer side) the way ``livestyle stylize`` runs them (``--path product``: the network
+at the card's recommended size, guided upsampling; ``--path native``: the network at the photo's size, as
+tools.evaluate scores them); the result is centre-cropped to the cell's aspect and shrunk.
 """
 
 from __future__ import annotations
@@ -98,15 +100,24 @@ def choose_models(cards: Sequence[ModelCard], quality: dict | None) -> list[Mode
     return chosen
 
 
+def all_models(cards: Sequence[ModelCard]) -> list[ModelCard]:
+    """Every lite and full model, by style, lite first."""
+    return sorted((c for c in cards if c.variant in ("lite", "full")), key=lambda c: (c.style, c.variant != "lite"))
+
+
 def build_gallery(photos: Sequence[Path], cards: Sequence[ModelCard], cell: tuple[int, int] = (240, 180),
-                  size: int = 512) -> np.ndarray:
+                  size: int = 512, path: str = "product") -> np.ndarray:
+    from livestyle.stylize.stylizer import Stylizer
     from tools.evaluate import load_photo, stylize_native
 
     rows = []
     for p in photos:
         row = [load_photo(p, size, 1)]
         for card in cards:
-            row.append(stylize_native(card, load_photo(p, size, card.size_multiple)))
+            if path == "native":
+                row.append(stylize_native(card, load_photo(p, size, card.size_multiple)))
+            else:
+                row.append(Stylizer(card, device="cpu", threads=1, precision="fp32")(row[0]))
         rows.append(row)
     labels = ["photo"] + [f"{c.title} ({c.variant})" for c in cards]
     return make_grid(rows, cell, labels)
@@ -118,18 +129,20 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.make_gallery", description=__doc__.split("\n\n")[0])
     p.add_argument("--output", "-o", default=str(ROOT / "docs" / "gallery.jpg"))
     p.add_argument("--quality", default=str(RUNS / "quality.json"), help="tools.evaluate results (lite vs full)")
-    p.add_argument("--cell", default="240x180", help="cell size WxH")
+    p.add_argument("--cell", default="200x150", help="cell size WxH")
+    p.add_argument("--pick", action="store_true", help="one column per style instead of lite and full")
+    p.add_argument("--path", choices=("product", "native"), default="product", help="how the models run")
     p.add_argument("--quality-jpeg", type=int, default=85, help="JPEG quality")
     args = p.parse_args(argv)
     try:
         cw, ch = (int(v) for v in args.cell.lower().split("x"))
         q = Path(args.quality)
         quality = json.loads(q.read_text()) if q.is_file() else None
-        cards = choose_models(list_models(), quality)
+        cards = choose_models(list_models(), quality) if args.pick else all_models(list_models())
         if not cards:
             raise ModelError("no lite/full style models in models/: train and export some first")
         photos = [DATA / "photos" / r for r in ROW_PHOTOS]
-        grid = build_gallery(photos, cards, (cw, ch))
+        grid = build_gallery(photos, cards, (cw, ch), path=args.path)
     except (LivestyleError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

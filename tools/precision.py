@@ -1,8 +1,10 @@
 """Training precision: bf16 autocast and channels-last on CPUs with native bf16, as on CUDA.
 
 On a CPU with AVX-512 BF16 or AMX (Intel Cooper Lake / Sapphire Rapids and later, AMD Zen 4 and later) oneDNN runs
-bf16 convolutions about twice as fast as fp32, and channels-last (NHWC) saves its layout reorders; the issue
-measured 990 -> 413 ms per lite step on a 2-core Xeon. Without native bf16, oneDNN emulates it and it is slower
+bf16 convolutions much faster than fp32. Channels-last (NHWC) paid on top of that on a 2-core Xeon with AMX (the
+issue: lite step 990 ms fp32, 675 bf16, 413 bf16 + channels-last) but not on this project's 2-core AMD EPYC
+(AVX-512 BF16, no AMX: lite 908 / 577 / 588 ms, full 1422 / 832 / 941 ms, one thread, docs/TRAINING.md), so
+``auto`` takes it on CUDA and on CPUs with AMX. Without native bf16, oneDNN emulates it and it is slower
 than fp32, so ``auto`` only picks it where the CPU says it has it, or where a short measured probe shows it pays.
 Weights and Adam state stay float32 (autocast casts per op), so checkpoints and the exported ONNX are unchanged.
 """
@@ -53,6 +55,12 @@ def _probe_bf16_faster(repeats: int = 3) -> bool:
     return best(True) < 0.85 * best(False)
 
 
+def cpu_has_amx() -> bool:
+    """Whether the CPU has AMX tiles for bf16 (where channels-last measurably helped the CPU training step)."""
+    flags = _cpu_flags()
+    return bool(flags and "amx_bf16" in flags)
+
+
 @functools.lru_cache(maxsize=1)
 def cpu_bf16_native() -> bool:
     """Whether this CPU runs bf16 convolutions natively (and so faster than fp32)."""
@@ -97,7 +105,8 @@ class Precision:
 
 def choose_precision(device: torch.device, amp: str, channels_last: str = "auto") -> Precision:
     """The precision for ``--amp`` on ``device``: ``auto`` is bf16 where the hardware has it (CUDA with bf16, CPUs
-    with AVX-512 BF16/AMX), fp16 + GradScaler on older GPUs, else fp32; channels-last goes with mixed precision."""
+    with AVX-512 BF16/AMX), fp16 + GradScaler on older GPUs, else fp32. ``channels_last`` ``auto``: on CUDA, and
+    with bf16 on CPUs that have AMX."""
     if amp not in AMP_CHOICES:
         raise ConfigError(f"--amp {amp!r}: choose one of {', '.join(AMP_CHOICES)}")
     if channels_last not in ("auto", "on", "off"):
@@ -114,5 +123,8 @@ def choose_precision(device: torch.device, amp: str, channels_last: str = "auto"
             raise ConfigError("--amp fp16 is for CUDA GPUs; on a CPU use --amp bf16 (or auto)")
         if amp == "bf16" or (amp == "auto" and cpu_bf16_native()):
             dtype = torch.bfloat16
-    cl = (dtype is not None or device.type == "cuda") if channels_last == "auto" else channels_last == "on"
+    if channels_last == "auto":
+        cl = device.type == "cuda" or (dtype is not None and cpu_has_amx())
+    else:
+        cl = channels_last == "on"
     return Precision(device.type, dtype, cl, scaler)

@@ -20,8 +20,13 @@ CPU = torch.device("cpu")
 
 def test_precision_choices_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert precision.choose_precision(CPU, "off").name == "fp32"
-    assert precision.choose_precision(CPU, "bf16").name == "bf16+channels_last"
+    assert precision.choose_precision(CPU, "bf16", "on").name == "bf16+channels_last"
     assert precision.choose_precision(CPU, "bf16", "off").name == "bf16"
+    monkeypatch.setattr(precision, "cpu_has_amx", lambda: True)
+    assert precision.choose_precision(CPU, "bf16").name == "bf16+channels_last"
+    assert precision.choose_precision(CPU, "off").name == "fp32"
+    monkeypatch.setattr(precision, "cpu_has_amx", lambda: False)
+    assert precision.choose_precision(CPU, "bf16").name == "bf16"
     with pytest.raises(ConfigError):
         precision.choose_precision(CPU, "fp16")
     monkeypatch.setattr(precision, "cpu_bf16_native", lambda: False)
@@ -92,7 +97,7 @@ def test_train_bf16_through_the_fast_path_from_a_shipped_model(tiny_data, tmp_pa
     out = tmp_path / "run"
     meta = train(TrainConfig(style=str(style), data=(str(photos),), out=str(out), arch="lite", size=32, batch=2,
                              steps=2, content_layers=("relu1_1",), style_layers=("relu1_1", "relu2_1"),
-                             sample_every=0, checkpoint_every=2, log_every=1, threads=1, amp="bf16",
+                             sample_every=0, checkpoint_every=2, log_every=1, threads=1, amp="bf16", channels_last="on",
                              train_scale=0.5, init="starry_night-lite"))
     assert meta["precision"] == "bf16+channels_last" and meta["step"] == 2
     assert np.isfinite(meta["losses"]["total"]) and "saturation" in meta["losses"]
