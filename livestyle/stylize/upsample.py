@@ -82,5 +82,5 @@ def detail_upsample(low: np.ndarray, guide: np.ndarray, radius: int = 2, eps: fl
     g_low = cv2.resize(g_full, (w, h), interpolation=cv2.INTER_AREA)
     a = cv2.resize(_slope(low, g_low.astype(np.float32), radius, eps), (W, H), interpolation=cv2.INTER_LINEAR)
     band = cv2.subtract(g_full, cv2.resize(g_low, (W, H), interpolation=cv2.INTER_LINEAR), dtype=cv2.CV_32F)
-    up = cv2.resize(low, (W, H), interpolation=cv2.INTER_LINEAR)
-    return cv2.add(up, cv2.multiply(a, cv2.merge([band, band, band])), dtype=cv2.CV_8U)
+    cv2.multiply(a, cv2.cvtColor(band, cv2.COLOR_GRAY2RGB), dst=a)  # in place: one full-size float RGB array less
+    return cv2.add(cv2.resize(low, (W, H), interpolation=cv2.INTER_LINEAR), a, dtype=cv2.CV_8U)

@@ -14,21 +14,30 @@ import cv2
 import numpy as np
 
 from livestyle.errors import ConfigError
-from livestyle.temporal.flow import PRESETS, DISFlow, small_gray, upscale_flow
+from livestyle.temporal.flow import PRESETS, DISFlow, choose_init, small_gray, upscale_flow
 from livestyle.temporal.occlusion import fb_consistency, photometric_confidence
 from livestyle.temporal.warp import INTERPOLATIONS, backward_warp, grid
 
 log = logging.getLogger(__name__)
+
+# Scene cut: at most this fraction of forward-backward consistent pixels (cuts measured 0-0.33, pans 0.64-1.0 on
+# the clips of tools/eval_motion.py and cuts between them, docs/TEMPORAL.md).
+CUT_CONSISTENT = 0.5
+# Flow (small-frame pixels) that sensor noise alone produces on a still scene with DIS "fine" (max 1.2-1.4 px at 320
+# px wide with noise sigma 2); below it, on pixels that did not change, the flow is set to zero.
+NOISE_FLOW = 1.5
 
 
 @dataclass(frozen=True)
 class TemporalConfig:
     """Knobs of the blender. ``strength`` is the weight of the warped past where the flow is trusted.
 
-    flow_width: width of the grey frames the flow runs on; flow_preset: DIS preset;
-    fb_check: forward-backward consistency (a second flow; off saves ~40% of flow time);
+    flow_width: width of the grey frames the flow runs on; flow_preset: DIS preset ("fine": see flow.py);
+    flow_prior: start DIS, region by region, from the previous flow, a pan's global shift or no motion, whichever
+    fits best (large motion); fb_check: forward-backward consistency (a second flow; off saves ~40% of flow time);
     photo_sigma: grey-level scale of the photometric confidence; scene_cut: mean motion-compensated grey
-    difference above which the state resets; interpolation: remap of the previous output ("cubic" keeps
+    difference above which the state resets, if (with fb_check) the flow is also mostly inconsistent (a cut, not
+    a fast pan); interpolation: remap of the previous output ("cubic" keeps
     texture detail over many frames where "linear" blurs it); still_px: flows below this (full-res pixels)
     snap to zero so a still camera is not resampled every frame; still_gain/noise_level: where the
     motion-compensated input changed by no more than sensor noise (grey levels on the small frame), the
@@ -43,10 +52,11 @@ class TemporalConfig:
     enabled: bool = True
     strength: float = 0.85
     flow_width: int = 320
-    flow_preset: str = "fast"
+    flow_preset: str = "fine"
+    flow_prior: bool = True
     fb_check: bool = True
     photo_sigma: float = 25.0
-    scene_cut: float = 30.0
+    scene_cut: float = 20.0
     interpolation: str = "cubic"
     still_px: float = 0.25
     still_gain: float = 1.3
@@ -89,12 +99,14 @@ class TemporalBlender:
         self._flow = DISFlow(self.config.flow_preset)
         self._prev_gray: np.ndarray | None = None
         self._prev_output: np.ndarray | None = None
+        self._prev_flow: np.ndarray | None = None
         self.cuts = 0
 
     def reset(self) -> None:
         """Forget the past (new source, scene cut, style change)."""
         self._prev_gray = None
         self._prev_output = None
+        self._prev_flow = None
 
     def estimate_motion(self, frame_rgb: np.ndarray) -> Motion | None:
         """Flow previous->current input plus confidence; None on the first frame or after a scene cut.
@@ -107,23 +119,39 @@ class TemporalBlender:
         gray = small_gray(frame_rgb, self.config.flow_width)
         prev, self._prev_gray = self._prev_gray, gray
         if prev is None or prev.shape != gray.shape:
+            self._prev_flow = None
             return None
-        flow_bw = self._flow(gray, prev)
+        init = choose_init(gray, prev, self._prev_flow) if self.config.flow_prior else None
+        # Where the input did not change by more than sensor noise and the flow is small, the motion is zero: a fine
+        # flow fits the noise of a still scene (up to 1.2 px here), which would resample the still picture and fail
+        # the forward-backward check. Large flows on unchanged pixels are flat areas that move: they stay.
+        unchanged = cv2.blur(cv2.absdiff(gray, prev), (3, 3)) <= self.config.noise_level
+        flow_bw = self._flow(gray, prev, init)
+        unchanged &= cv2.magnitude(flow_bw[..., 0], flow_bw[..., 1]) < NOISE_FLOW
+        flow_bw[unchanged] = 0.0
+        self._prev_flow = flow_bw
         warped = backward_warp(prev, flow_bw, "linear")
         diff = cv2.absdiff(gray, warped)
         residual = float(diff.mean())
-        if residual > self.config.scene_cut:
+        consistent = None
+        if self.config.fb_check:
+            flow_fw = self._flow(prev, gray, None if init is None else -init)
+            flow_fw[unchanged] = 0.0
+            consistent = fb_consistency(flow_bw, flow_fw)
+        # A cut leaves a large residual *and* a flow that does not agree with itself forward and backward; a fast
+        # pan may leave a large residual where the flow fails, but most of its flow stays consistent.
+        if residual > self.config.scene_cut and (consistent is None or float(consistent.mean()) < CUT_CONSISTENT):
             self.cuts += 1
             log.debug("scene cut (residual %.1f grey levels): temporal state reset", residual)
             self._prev_output = None
+            self._prev_flow = None
             return None
         conf = photometric_confidence(gray, warped, self.config.photo_sigma)
         if self.config.still_gain > 1.0:
             d = cv2.blur(diff, (3, 3)).astype(np.float32) * np.float32(1.0 / self.config.noise_level)
             conf *= 1.0 + (self.config.still_gain - 1.0) * np.exp(-d * d)
-        if self.config.fb_check:
-            flow_fw = self._flow(prev, gray)
-            conf *= fb_consistency(flow_bw, flow_fw)
+        if consistent is not None:
+            conf *= consistent
         scale = W / gray.shape[1]
         still = float(np.abs(flow_bw).max()) * scale < self.config.still_px
         return Motion(flow=flow_bw, confidence=conf, frame_size=(W, H), still=still)
