@@ -14,9 +14,9 @@ import cv2
 import numpy as np
 
 from livestyle.errors import ConfigError
-from livestyle.temporal.flow import PRESETS, DISFlow, choose_init, small_gray, upscale_flow
+from livestyle.temporal.flow import PRESETS, DISFlow, choose_init, small_gray
 from livestyle.temporal.occlusion import fb_consistency, photometric_confidence
-from livestyle.temporal.warp import INTERPOLATIONS, backward_warp, grid
+from livestyle.temporal.warp import INTERPOLATIONS, backward_warp, warp_by_flow
 
 log = logging.getLogger(__name__)
 
@@ -166,17 +166,12 @@ class TemporalBlender:
                 or self.config.strength == 0.0:
             self._prev_output = stylized_rgb
             return stylized_rgb
-        if motion.still:
-            warped = prev
-        else:
-            flow = upscale_flow(motion.flow, (W, H))
-            warped = cv2.remap(prev, grid(H, W) + flow, None, INTERPOLATIONS[self.config.interpolation],
-                               borderMode=cv2.BORDER_REPLICATE)
-        c = cv2.resize(motion.confidence, (W, H), interpolation=cv2.INTER_LINEAR)
-        c *= np.float32(self.config.strength)
-        np.minimum(c, np.float32(0.95), out=c)
+        warped = prev if motion.still else warp_by_flow(prev, motion.flow, self.config.interpolation)
+        # weight of the past: scaled and capped on the small grid, then one resize (no full-size float passes)
+        c = cv2.min(motion.confidence * np.float32(self.config.strength), 0.95)
+        c = cv2.resize(c, (W, H), interpolation=cv2.INTER_LINEAR)
         # cv2.blendLinear does the per-pixel weighted sum in one pass on uint8 (7x faster than numpy here).
-        out = cv2.blendLinear(warped, stylized_rgb, c, 1.0 - c)
+        out = cv2.blendLinear(warped, stylized_rgb, c, cv2.subtract(1.0, c))
         if self.config.keep_detail and not motion.still:
             # Only where the scene moves: on still pixels the detail lost by averaging is amplified sensor noise.
             moving = cv2.magnitude(*cv2.split(motion.flow)) * np.float32(W / motion.flow.shape[1])
@@ -190,9 +185,10 @@ class TemporalBlender:
 
 
 def _high_band_energy(rgb: np.ndarray, small: tuple[int, int]) -> np.ndarray:
-    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
-    hp = g - cv2.GaussianBlur(g, (5, 5), 1.0)
-    return cv2.resize(hp * hp, small, interpolation=cv2.INTER_AREA)  # area average = local energy
+    # grey, blur and high band in 8/16-bit integers: one full-size float array (the squared band) instead of four
+    g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    hp = cv2.subtract(g, cv2.GaussianBlur(g, (5, 5), 1.0), dtype=cv2.CV_16S)
+    return cv2.resize(cv2.multiply(hp, hp, dtype=cv2.CV_32F), small, interpolation=cv2.INTER_AREA)  # local energy
 
 
 def restore_detail(blended: np.ndarray, reference: np.ndarray, weight: np.ndarray,
