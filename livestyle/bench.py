@@ -53,6 +53,17 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _cpu_mhz() -> float | None:
+    """The clock the kernel reports for the first CPU (a VM reports its host's nominal clock)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("cpu mhz"):
+                return round(float(line.split(":", 1)[1]), 0)
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def machine_info() -> dict[str, Any]:
     """What the figures were measured on (the load average tells whether the CPU was shared)."""
     import onnxruntime as ort
@@ -62,7 +73,7 @@ def machine_info() -> dict[str, Any]:
     except AttributeError:
         usable = os.cpu_count() or 0
     info: dict[str, Any] = {
-        "cpu": _cpu_model(), "logical_cores": os.cpu_count(), "usable_cores": usable,
+        "cpu": _cpu_model(), "cpu_mhz": _cpu_mhz(), "logical_cores": os.cpu_count(), "usable_cores": usable,
         "platform": platform.platform(), "python": platform.python_version(),
         "onnxruntime": ort.__version__, "ort_providers_available": ort.get_available_providers(),
     }
@@ -118,8 +129,10 @@ class BenchResult:
                      f"{', '.join(self.models)} on {', '.join(self.providers) or '?'})")
         if self.usage:
             load = self.machine.get("loadavg_1m")
+            mhz = self.machine.get("cpu_mhz")
             lines.append(f"CPU {self.usage['cpu_ms_per_frame']:.1f} ms/frame, {self.usage['cores_used']:.2f} cores "
-                         f"used of {self.machine.get('usable_cores', '?')}"
+                         f"used of {self.machine.get('usable_cores', '?')} ({self.machine.get('cpu', '?')}"
+                         + (f", {mhz / 1000:.1f} GHz" if mhz else "") + ")"
                          + (f", load average {load}" if load is not None else ""))
             per_thread = [f"{k.removesuffix('_thread_cpu_ms_per_frame')} {v:.1f}" for k, v in self.usage.items()
                           if k.endswith("_thread_cpu_ms_per_frame")]
@@ -271,7 +284,8 @@ def plot(results: list[BenchResult] | list[dict[str, Any]], path: str | Path,
     load = m.get("loadavg_1m")
     fig.suptitle(f"livestyle bench: {', '.join(data[0].get('models', [])) if data else ''}, "
                  f"{data[0]['config'].get('source') if data else ''} {data[0]['config'].get('capture_size') if data else ''}; "
-                 f"{m.get('cpu', '')}, {m.get('usable_cores', '?')} cores"
+                 f"{m.get('cpu', '')}" + (f" {m['cpu_mhz'] / 1000:.1f} GHz" if m.get("cpu_mhz") else "")
+                 + f", {m.get('usable_cores', '?')} cores"
                  + (f", load average {load}" if load is not None else ""), fontsize=9)
     fig.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)

@@ -52,6 +52,7 @@ def test_table_and_plot(results, tmp_path) -> None:
 def test_machine_info() -> None:
     info = machine_info()
     assert info["usable_cores"] >= 1 and info["onnxruntime"] and info["cpu"]
+    assert info["cpu_mhz"] is None or info["cpu_mhz"] > 100  # the clock beside the model in every report
 
 
 def test_stats_percentiles() -> None:
