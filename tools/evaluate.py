@@ -211,6 +211,14 @@ def stylize_native(card: ModelCard, photo: np.ndarray) -> np.ndarray:
     return st(photo)
 
 
+def stylize_product(card: ModelCard, photo: np.ndarray) -> np.ndarray:
+    """The model's fp32 ONNX output as ``livestyle stylize`` makes it: the network at the card's recommended size
+    (e.g. 320x240 for lite models), guided upsampling back to the photo's size."""
+    from livestyle.stylize.stylizer import Stylizer
+
+    return Stylizer(card, device="cpu", threads=1, precision="fp32")(photo)
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -296,6 +304,11 @@ class EvalSettings:
     clip: str = DEFAULT_CLIP
     clip_frames: int = 30
     clip_width: int = 640
+    path: str = "native"  # or "product": the network at the card's recommended size + guided upsampling
+
+    def __post_init__(self) -> None:
+        if self.path not in ("native", "product"):
+            raise ConfigError(f"path must be native or product, got {self.path!r}")
 
     def key(self) -> str:
         return _sha(json.dumps(asdict(self), sort_keys=True).encode())[:12]
@@ -336,7 +349,7 @@ def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUN
     names = list(dict.fromkeys(settings.photos + settings.gatys_photos))
     for rel, path in zip(names, photo_paths(names)):
         photo = load_photo(path, settings.size, card.size_multiple)
-        out = stylize_native(card, photo)
+        out = stylize_native(card, photo) if settings.path == "native" else stylize_product(card, photo)
         model_rows[rel] = loss_terms(loss, out, photo)
         blobs[rel] = find_blobs(out, photo).to_dict()
         photo_rows[rel] = loss_terms(loss, photo, photo)
@@ -566,6 +579,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", default=DEFAULT_CLIP, help="clip for the warping error (under DATA/videos, or a path)")
     p.add_argument("--clip-frames", type=int, default=30)
     p.add_argument("--clip-width", type=int, default=640)
+    p.add_argument("--path", choices=("native", "product"), default="native",
+                   help="run the models at the photo's size (native) or as livestyle stylize does (product)")
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
@@ -591,7 +606,8 @@ def main(argv: list[str] | None = None) -> int:
         settings = EvalSettings(size=args.size, photos=tuple(HELD_OUT[: args.photos]),
                                 gatys_photos=GATYS_SUBSET[: args.gatys_photos], gatys_iters=args.gatys_iters,
                                 gatys_optimizer=args.gatys_optimizer, gatys_lr=args.gatys_lr,
-                                clip=args.clip, clip_frames=args.clip_frames, clip_width=args.clip_width)
+                                clip=args.clip, clip_frames=args.clip_frames, clip_width=args.clip_width,
+                                path=args.path)
         cache = Path(args.cache)
         if args.precompute_gatys:
             if not args.recipe_card or not args.styles:

@@ -163,3 +163,13 @@ def test_gallery_grid_shape():
     assert grid.shape == (20 + 3 * 48 + 4 * 2, 4 * 64 + 5 * 2, 3)
     with pytest.raises(ValueError):
         make_grid(rows, cell=(64, 48), labels=["too", "few"])
+
+
+def test_eval_path_is_checked_and_product_path_runs_like_the_cli(tiny_card):
+    from livestyle.errors import ConfigError
+
+    with pytest.raises(ConfigError):
+        ev.EvalSettings(path="fast")
+    card = load_card(tiny_card)
+    photo = _img(3, 64, 96)
+    assert ev.stylize_product(card, photo).shape == photo.shape
