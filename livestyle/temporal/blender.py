@@ -15,7 +15,7 @@ import numpy as np
 
 from livestyle.errors import ConfigError
 from livestyle.temporal.flow import PRESETS, DISFlow, choose_init, small_gray
-from livestyle.temporal.occlusion import fb_consistency, photometric_confidence
+from livestyle.temporal.occlusion import fb_consistency, gauss_table, photometric_confidence
 from livestyle.temporal.warp import INTERPOLATIONS, backward_warp, warp_by_flow
 
 log = logging.getLogger(__name__)
@@ -125,10 +125,11 @@ class TemporalBlender:
         # Where the input did not change by more than sensor noise and the flow is small, the motion is zero: a fine
         # flow fits the noise of a still scene (up to 1.2 px here), which would resample the still picture and fail
         # the forward-backward check. Large flows on unchanged pixels are flat areas that move: they stay.
-        unchanged = cv2.blur(cv2.absdiff(gray, prev), (3, 3)) <= self.config.noise_level
+        unchanged = cv2.compare(cv2.blur(cv2.absdiff(gray, prev), (3, 3)), self.config.noise_level, cv2.CMP_LE)
         flow_bw = self._flow(gray, prev, init)
-        unchanged &= cv2.magnitude(flow_bw[..., 0], flow_bw[..., 1]) < NOISE_FLOW
-        flow_bw[unchanged] = 0.0
+        small = cv2.compare(cv2.magnitude(flow_bw[..., 0], flow_bw[..., 1]), NOISE_FLOW, cv2.CMP_LT)
+        unchanged = cv2.bitwise_and(unchanged, small)
+        cv2.subtract(flow_bw, flow_bw, dst=flow_bw, mask=unchanged)  # zero there (numpy masking: 0.8 ms)
         self._prev_flow = flow_bw
         warped = backward_warp(prev, flow_bw, "linear")
         diff = cv2.absdiff(gray, warped)
@@ -136,8 +137,8 @@ class TemporalBlender:
         consistent = None
         if self.config.fb_check:
             flow_fw = self._flow(prev, gray, None if init is None else -init)
-            flow_fw[unchanged] = 0.0
-            consistent = fb_consistency(flow_bw, flow_fw)
+            cv2.subtract(flow_fw, flow_fw, dst=flow_fw, mask=unchanged)
+            consistent = fb_consistency(flow_bw, flow_fw, half=True)
         # A cut leaves a large residual *and* a flow that does not agree with itself forward and backward; a fast
         # pan may leave a large residual where the flow fails, but most of its flow stays consistent.
         if residual > self.config.scene_cut and (consistent is None or float(consistent.mean()) < CUT_CONSISTENT):
@@ -148,8 +149,8 @@ class TemporalBlender:
             return None
         conf = photometric_confidence(gray, warped, self.config.photo_sigma)
         if self.config.still_gain > 1.0:
-            d = cv2.blur(diff, (3, 3)).astype(np.float32) * np.float32(1.0 / self.config.noise_level)
-            conf *= 1.0 + (self.config.still_gain - 1.0) * np.exp(-d * d)
+            gain = np.float32(1.0) + np.float32(self.config.still_gain - 1.0) * gauss_table(self.config.noise_level)
+            conf *= cv2.LUT(cv2.blur(diff, (3, 3)), gain)
         if consistent is not None:
             conf *= consistent
         scale = W / gray.shape[1]

@@ -121,10 +121,15 @@ def choose_init(cur: np.ndarray, prev: np.ndarray, prior: np.ndarray | None, lev
         cands.append(cv2.resize(prior, (w, h), interpolation=cv2.INTER_AREA) * s)
     # Later candidates are preferred: another wins only by ``margin`` grey levels, so flat regions, where all
     # candidates fit alike, keep the previous flow instead of flipping between starts from frame to frame.
-    errs = [cv2.blur(cv2.absdiff(a, backward_warp(b, c, "linear")), (box, box)).astype(np.float32)
-            + np.float32(margin * (len(cands) - 1 - i)) for i, c in enumerate(cands)]
-    best = np.argmin(np.stack(errs), axis=0)
     init = cands[0]
-    for i in range(1, len(cands)):
-        init[best == i] = cands[i][best == i]
+    best = None
+    for i, c in enumerate(cands):
+        err = cv2.blur(cv2.absdiff(a, backward_warp(b, c, "linear")), (box, box)).astype(np.float32)
+        err -= np.float32(margin * i)
+        if best is None:
+            best = err
+            continue
+        wins = cv2.compare(err, best, cv2.CMP_LT)
+        cv2.copyTo(c, wins, init)
+        best = cv2.min(err, best)
     return cv2.resize(init, (cur.shape[1], cur.shape[0]), interpolation=cv2.INTER_LINEAR) * np.float32(1 / s)
