@@ -420,6 +420,9 @@ class Pipeline:
 
     def run(self) -> RunStats:
         """Run until the source ends, ``max_frames`` are out, every sink failed, or ``stop_event`` is set."""
+        from livestyle.memory import keep_freed_buffers
+
+        keep_freed_buffers()  # big per-frame buffers are recycled instead of page-faulted in again every frame
         self._t_start = self._t_run = time.perf_counter()
         try:
             if self.pipelined:
