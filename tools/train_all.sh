@@ -10,7 +10,8 @@
 # Environment: DATA (photos root, default /work/shared/data), PY (python), LITE_MIN / FULL_MIN (minutes per model
 # and round), ROUNDS (default 1), NAMES ("starry_night-lite udnie-full ..." in the order to train; default: the six
 # lite models then the six full ones), THREADS (torch threads), INIT=1 to start a model that has no checkpoint yet
-# from the bundled model's weights (models/NAME.onnx), EXPORT (export folder).
+# from the bundled model's weights (models/NAME.onnx), EXPORT (export folder), LITE_EXTRA / FULL_EXTRA (more
+# tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 80").
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
@@ -37,8 +38,8 @@ COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr 
 --temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
 --style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps 1000000 --sample-every 100 \
 --checkpoint-every 50 --log-every 10 --threads $THREADS"
-LITE_ARGS="--arch lite --size 192 --train-scale 0.5"
-FULL_ARGS="--arch full --size 128"
+LITE_ARGS="--arch lite --size 192 --train-scale 0.5 ${LITE_EXTRA:-}"
+FULL_ARGS="--arch full --size 128 ${FULL_EXTRA:-}"
 
 for round in $(seq 1 "$ROUNDS"); do
     for NAME in $NAMES; do
@@ -51,8 +52,8 @@ for round in $(seq 1 "$ROUNDS"); do
             init="--init models/$NAME.onnx"
         fi
         echo "=== $(date -u +%H:%M:%S) round $round $NAME: train ${MIN} min $init"
-        $PY -m tools.train --style "$DATA/styles/$file.jpg" --out "runs/$NAME" $ARGS --max-minutes "$MIN" \
-            $COMMON $init --resume || { echo "training $NAME failed"; continue; }
+        $PY -m tools.train --style "$DATA/styles/$file.jpg" --out "runs/$NAME" --max-minutes "$MIN" \
+            $COMMON $ARGS $init --resume || { echo "training $NAME failed"; continue; }
         echo "=== $(date -u +%H:%M:%S) $NAME: export to $EXPORT"
         $PY -m tools.export "runs/$NAME/last.safetensors" -o "$EXPORT/$NAME.onnx" \
             --parity-photo "$DATA/photos/kodak24/kodim23.png" || { echo "export $NAME failed"; continue; }
