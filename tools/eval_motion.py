@@ -14,7 +14,9 @@ error of Lai et al. (2018) is scored with ground truth. Real clips are scored wi
 Per clip: warping error per-frame and blended (and their ratio; target <= 0.5 at 20-80 px/frame), detail ratio
 (>= 0.9), flicker, and diagnostics of where the gain goes: the end-point error of the blender's own flow against
 the truth (synthetic) or the reference, the mean confidence on visible and on occluded pixels, scene cuts, and a
-ghost measure (mean |blended - per-frame| on the pixels that just became visible: the past must not leak there).
+ghost measure (mean |blended - per-frame| on the pixels that just became visible: the past must not leak there)
+and a lag measure (global shift, by phase correlation, from the fresh stylized frame to the blended one: a blend
+that trails the motion shows a shift; 0 is right).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from dataclasses import dataclass, replace
@@ -33,10 +34,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from livestyle.errors import ConfigError  # noqa: E402
 from livestyle.temporal import TemporalBlender, TemporalConfig  # noqa: E402
-from livestyle.temporal.flow import small_gray, upscale_flow  # noqa: E402
+from livestyle.temporal.flow import upscale_flow  # noqa: E402
 from livestyle.temporal.metrics import detail, flicker, reference_flows, warping_error  # noqa: E402
-from livestyle.temporal.warp import backward_warp  # noqa: E402
 from tools.eval_temporal import DATA, ProxyStylizer, load_clip  # noqa: E402
 
 SPEEDS = (20, 40, 80)
@@ -66,7 +67,8 @@ def _photo(name: str) -> np.ndarray:
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 
 
-def _affine(tx: float, ty: float, angle: float = 0.0, scale: float = 1.0, cx: float = 0.0, cy: float = 0.0) -> np.ndarray:
+def _affine(tx: float, ty: float, angle: float = 0.0, scale: float = 1.0, cx: float = 0.0,
+            cy: float = 0.0) -> np.ndarray:
     """3x3 map from frame coordinates to texture coordinates: texture = S R (x - c) + c + t."""
     c, s = math.cos(angle) * scale, math.sin(angle) * scale
     return np.array([[c, -s, cx - c * cx + s * cy + tx], [s, c, cy - s * cx - c * cy + ty], [0, 0, 1]], np.float64)
@@ -191,6 +193,35 @@ def real_clip(spec: str, frames: int, size: tuple[int, int] | None) -> Clip:
 
 # ---------------------------------------------------------------------------------------------------- evaluation
 
+def oracle_ratios(clip: Clip, stylize, cfg: TemporalConfig) -> dict:
+    """Where the gain goes (synthetic clips): the blended/per-frame ratio when the blender's flow, its confidence
+    or both are replaced by the truth. ``true_flow``: exact flow, the blender's own confidence; ``true_mask``: the
+    blender's flow, the exact visibility as confidence; ``both``: exact flow and visibility."""
+    from livestyle.temporal import Motion
+
+    stylized = [stylize(f) for f in clip.frames]
+    per = warping_error(stylized[1:], clip.flows[1:])
+    out = {}
+    for mode in ("blender", "true_flow", "true_mask", "both"):
+        blender = TemporalBlender(cfg)
+        outs = []
+        for t, (f, s) in enumerate(zip(clip.frames, stylized)):
+            m = blender.estimate_motion(f)
+            if m is not None and mode != "blender":
+                h, w = m.flow.shape[:2]
+                gt, vis = clip.flows[t - 1]
+                flow = m.flow
+                if mode in ("true_flow", "both"):
+                    flow = cv2.resize(gt, (w, h), interpolation=cv2.INTER_AREA) * np.float32(w / gt.shape[1])
+                conf = m.confidence
+                if mode in ("true_mask", "both"):
+                    conf = (cv2.resize(vis, (w, h), interpolation=cv2.INTER_AREA) > 0.99).astype(np.float32)
+                m = Motion(flow=flow, confidence=conf, frame_size=m.frame_size, still=False)
+            outs.append(blender.blend(s, m))
+        out[mode] = warping_error(outs[1:], clip.flows[1:]) / max(per, 1e-12)
+    return out
+
+
 def run_clip(clip: Clip, stylize, cfg: TemporalConfig) -> dict:
     """Per-frame versus blended on one clip, with the diagnostics described in the module docstring."""
     stylized = [stylize(f) for f in clip.frames]
@@ -226,40 +257,71 @@ def run_clip(clip: Clip, stylize, cfg: TemporalConfig) -> dict:
         if occ.sum() > 100:
             d = cv2.absdiff(outs[t], stylized[t]).mean(axis=2)
             ghost.append(float(d[occ].mean()))
+    lag = []  # does the blended picture trail the content? global shift from the fresh stylized frame to it
+    for t in range(1 + skip, len(outs)):
+        a = cv2.cvtColor(stylized[t], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        b = cv2.cvtColor(outs[t], cv2.COLOR_RGB2GRAY).astype(np.float32)
+        (dx, dy), _ = cv2.phaseCorrelate(a, b, cv2.createHanningWindow(a.shape[::-1], cv2.CV_32F))
+        lag.append(math.hypot(dx, dy))
     mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731
     H, W = clip.frames[0].shape[:2]
     mag = [float(np.median(np.linalg.norm(f, axis=2)[v > 0.5])) for f, v in clip.flows if (v > 0.5).any()]
     return {
-        "clip": clip.name, "frames": len(clip.frames), "size": f"{W}x{H}", "truth": "exact" if clip.exact else "DIS medium",
+        "clip": clip.name, "frames": len(clip.frames), "size": f"{W}x{H}",
+        "truth": "exact" if clip.exact else "DIS medium",
         "motion_px_median": mean(mag),
         "warp_err_per_frame": per_err, "warp_err_blended": bl_err, "warp_ratio": bl_err / max(per_err, 1e-12),
         "detail_ratio": mean([detail(o) for o in outs[skip:]]) / max(mean([detail(s) for s in stylized[skip:]]), 1e-9),
         "flicker_per_frame": flicker(stylized[skip:]), "flicker_blended": flicker(outs[skip:]),
         "flow_epe_px": mean(epe), "flow_bad_frac": mean(bad), "conf_visible": mean(conf_vis),
         "conf_occluded": mean(conf_occ), "cuts": blender.cuts, "ghost": mean(ghost),
+        "lag_px": mean(lag),
         "flow_ms_median": float(np.median(flow_ms[1:])),
     }
 
 
-def flow_stage_ms(cfgs: dict[str, TemporalConfig], clip: str = "davis/car-roundabout", size=(640, 480),
-                  rounds: int = 7, frames: int = 16) -> dict[str, dict]:
-    """Single-threaded cost of ``estimate_motion`` per frame at ``size``, configurations interleaved round by
-    round (so load from other processes hits all alike); per configuration the min and median of the rounds'
-    medians, in ms."""
+def _import_renamed(root: Path, name: str):
+    """Import the ``livestyle`` package under ``root`` as ``name`` (a renamed copy in a temporary folder), so
+    that two versions of the blender run in one process."""
+    import importlib
+    import re
+    import shutil
+    import tempfile
+
+    tmp = Path(tempfile.mkdtemp(prefix="eval_motion_"))
+    shutil.copytree(root / "livestyle", tmp / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for py in (tmp / name).rglob("*.py"):
+        py.write_text(re.sub(r"\b(from|import) livestyle\b", rf"\1 {name}", py.read_text()))
+    sys.path.insert(0, str(tmp))
+    return importlib.import_module(f"{name}.temporal")
+
+
+def flow_stage_ms(before_root: Path, clip: str = "davis/car-roundabout", rounds: int = 6,
+                  frames: int = 16) -> dict[str, dict]:
+    """CPU time (thread time, 1 OpenCV thread) of ``TemporalBlender.estimate_motion`` per frame at 640x480 with
+    the defaults: this checkout against the ``livestyle`` package under ``before_root`` (an older commit). Both
+    run in this process, alternated frame by frame, so load from other processes hits them alike; per version
+    the min and median over all frames, and the median of the per-frame differences, in ms."""
     cv2.setNumThreads(1)
-    fr = load_clip(clip, frames, size)
-    per: dict[str, list[float]] = {k: [] for k in cfgs}
+    old = _import_renamed(before_root, "livestyle_before")
+    fr = load_clip(clip, frames, (640, 480))
+    t_old, t_new = [], []
     for _ in range(rounds):
-        for name, cfg in cfgs.items():
-            b = TemporalBlender(cfg)
-            b.estimate_motion(fr[0])
-            ts = []
-            for f in fr[1:]:
-                t0 = time.perf_counter()
-                b.estimate_motion(f)
-                ts.append(time.perf_counter() - t0)
-            per[name].append(1000 * float(np.median(ts)))
-    return {k: {"min_ms": min(v), "median_ms": float(np.median(v))} for k, v in per.items()}
+        a, b = old.TemporalBlender(), TemporalBlender()
+        a.estimate_motion(fr[0])
+        b.estimate_motion(fr[0])
+        for f in fr[1:]:
+            t0 = time.thread_time()
+            a.estimate_motion(f)
+            t1 = time.thread_time()
+            b.estimate_motion(f)
+            t2 = time.thread_time()
+            t_old.append(1000 * (t1 - t0))
+            t_new.append(1000 * (t2 - t1))
+    res = {k: {"min_ms": float(np.min(v)), "median_ms": float(np.median(v))}
+           for k, v in (("before", t_old), ("after", t_new))}
+    res["added_ms_median_of_differences"] = float(np.median(np.subtract(t_new, t_old)))
+    return res
 
 
 def _stylizer(args):
@@ -285,34 +347,56 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="TemporalConfig overrides")
     ap.add_argument("--json", help="write the results here")
-    ap.add_argument("--timing", action="store_true",
-                    help="only time the flow stage at 640x480, 1 thread: the old defaults against --set (and exit)")
+    ap.add_argument("--oracle", action="store_true",
+                    help="synthetic clips only: ratios with the true flow and/or visibility in place of the blender's")
+    ap.add_argument("--timing", metavar="BEFORE_ROOT",
+                    help="only time the flow stage (estimate_motion, 640x480, 1 thread) of this checkout against the "
+                         "livestyle package under BEFORE_ROOT, e.g. `git archive 0a1d940 livestyle | tar -x -C DIR`")
     args = ap.parse_args(argv)
     try:
         size = tuple(int(v) for v in args.size.lower().split("x"))
+        if len(size) != 2 or min(size) < 64:
+            raise ValueError(f"--size {args.size}: use WxH, at least 64x64")
+        if args.frames < 3:
+            raise ValueError("--frames must be at least 3")
         overrides = {}
         for kv in args.set:
             k, v = kv.split("=", 1)
             default = getattr(TemporalConfig, k)
             overrides[k] = (v.lower() in ("1", "true", "yes")) if isinstance(default, bool) else type(default)(v)
         cfg = replace(TemporalConfig(), **overrides)
-    except (ValueError, AttributeError) as e:
+    except (ValueError, AttributeError, ConfigError) as e:
         print(f"eval_motion: bad option: {e}", file=sys.stderr)
         return 2
     if args.timing:
-        old = replace(TemporalConfig(), flow_preset="fast", flow_prior=False)
-        res = flow_stage_ms({"before (fast, no prior)": old, "after": cfg})
-        for k, v in res.items():
-            print(f"{k:28s} flow stage min {v['min_ms']:.2f} ms  median {v['median_ms']:.2f} ms (640x480, 1 thread)")
+        before = Path(args.timing)
+        if not (before / "livestyle" / "temporal").is_dir():
+            print(f"eval_motion: no livestyle package under {before}", file=sys.stderr)
+            return 2
+        res = flow_stage_ms(before)
+        for k in ("before", "after"):
+            print(f"{k:8s} flow stage min {res[k]['min_ms']:.2f} ms  median {res[k]['median_ms']:.2f} ms per frame "
+                  f"(640x480, 1 thread, CPU time)")
+        print(f"added: {res['added_ms_median_of_differences']:+.2f} ms per frame (median of per-frame differences)")
         if args.json:
             Path(args.json).write_text(json.dumps(res, indent=2) + "\n")
         return 0
     stylize, label = _stylizer(args)
     print(f"stylizer: {label}; blending: {cfg}", flush=True)
-    clips: list = [lambda s=s: SynthScene(s, size, seed=args.seed).frames(args.frames, seed=args.seed) for s in args.speeds]
+    clips: list = [lambda s=s: SynthScene(s, size, seed=args.seed).frames(args.frames, seed=args.seed)
+                   for s in args.speeds]
     real = [] if args.no_real else (REAL if args.real is None else args.real)
     clips += [lambda r=r: real_clip(r, args.frames, None) for r in real]
     results = []
+    if args.oracle:
+        for make in clips[:len(args.speeds)]:
+            clip = make()
+            r = {"clip": clip.name, **oracle_ratios(clip, stylize, cfg)}
+            results.append(r)
+            print("  ".join(f"{k} {v:.3f}" if isinstance(v, float) else str(v) for k, v in r.items()), flush=True)
+        if args.json:
+            Path(args.json).write_text(json.dumps({"config": str(cfg), "oracle": results}, indent=2) + "\n")
+        return 0
     for make in clips:
         clip = make()
         r = run_clip(clip, stylize, cfg)
@@ -321,11 +405,24 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['clip']:24s} motion {r['motion_px_median']:5.1f}px  warp {r['warp_err_per_frame']*1e3:6.3f} -> "
               f"{r['warp_err_blended']*1e3:6.3f} e-3 (x{r['warp_ratio']:.3f})  detail x{r['detail_ratio']:.3f}  "
               f"EPE {r['flow_epe_px']:5.2f} bad {r['flow_bad_frac']:.2f}  conf vis {r['conf_visible']:.2f} "
-              f"occ {r['conf_occluded']:.2f}  cuts {r['cuts']}  ghost {r['ghost']:.1f}  flow {r['flow_ms_median']:.1f}ms",
+              f"occ {r['conf_occluded']:.2f}  cuts {r['cuts']}  ghost {r['ghost']:.1f}  lag {r['lag_px']:.2f}px  "
+              f"flow {r['flow_ms_median']:.1f}ms",
               flush=True)
+    print(markdown(results))
     if args.json:
         Path(args.json).write_text(json.dumps({"config": str(cfg), "results": results}, indent=2) + "\n")
     return 0
+
+
+def markdown(results: list[dict]) -> str:
+    """The results as a Markdown table (the one in docs/TEMPORAL.md)."""
+    rows = ["| clip | motion (px/frame, median) | warp err per-frame -> blended (e-3) | ratio | detail ratio | "
+            "ghost | lag (px) | flow EPE (px) | cuts |", "|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        rows.append(f"| {r['clip']} | {r['motion_px_median']:.1f} | {r['warp_err_per_frame']*1e3:.3f} -> "
+                    f"{r['warp_err_blended']*1e3:.3f} | **{r['warp_ratio']:.3f}** | {r['detail_ratio']:.3f} | "
+                    f"{r['ghost']:.1f} | {r['lag_px']:.2f} | {r['flow_epe_px']:.2f} | {r['cuts']} |")
+    return "\n".join(rows)
 
 
 if __name__ == "__main__":
