@@ -77,8 +77,12 @@ def _affine(tx: float, ty: float, angle: float = 0.0, scale: float = 1.0, cx: fl
 class SynthScene:
     """A background panned on a circle plus two spinning textured ellipses on counter-rotating circles."""
 
-    def __init__(self, speed: float, size: tuple[int, int] = (1024, 436), seed: int = 0, step: float = 0.3) -> None:
+    def __init__(self, speed: float, size: tuple[int, int] = (1024, 436), seed: int = 0, step: float = 0.3,
+                 path: str = "circle") -> None:
+        if path not in ("circle", "wave"):
+            raise ValueError(f"unknown path {path!r}: use circle or wave")
         self.W, self.H = size
+        self.path = path
         self.speed, self.step = float(speed), step
         self.radius = speed / (2 * math.sin(step / 2))  # chord of one frame's arc = speed
         rng = np.random.default_rng(seed)
@@ -105,6 +109,8 @@ class SynthScene:
         """Frame -> texture maps of the background and the sprites at (continuous) time ``t``."""
         r, w, m = self.radius, self.step, self.margin
         p = self.phase
+        if self.path == "wave":
+            return self._wave_maps(t)
         zoom = 1.0 + 0.04 * math.sin(0.1 * t)
         bg = _affine(m + r * math.cos(w * t + p[0]), m + r * math.sin(w * t + p[0]), 0.0, zoom,
                      self.W / 2, self.H / 2)
@@ -120,6 +126,19 @@ class SynthScene:
             # texture = R(ang) (x - centre) + texture centre
             c, s = math.cos(ang), math.sin(ang)
             maps.append(np.array([[c, -s, tw / 2 - c * cx + s * cy], [s, c, th / 2 - s * cx - c * cy], [0, 0, 1]]))
+        return maps
+
+    def _wave_maps(self, t: float) -> list[np.ndarray]:
+        """``path="wave"``: the camera pans left and right (a sinusoid whose peak speed is ``speed``, step 0.5
+        rad per frame) and the ellipses sway against it: the motion reverses every ~6 frames, like a waving hand."""
+        m, step = self.margin, 0.5
+        amp = min(self.speed / step, m - 8)
+        maps = [_affine(m + amp * math.sin(step * t), m, 0.0, 1.0, self.W / 2, self.H / 2)]
+        for k, (tex, _) in enumerate(self.sprites):
+            th, tw = tex.shape[:2]
+            cx = self.W * (0.33 + 0.34 * k) - min(self.speed / step, 0.25 * self.W) * math.sin(step * t + k)
+            cy = self.H * 0.5
+            maps.append(np.array([[1.0, 0.0, tw / 2 - cx], [0.0, 1.0, th / 2 - cy], [0, 0, 1]]))
         return maps
 
     def _render(self, t: float) -> tuple[np.ndarray, np.ndarray]:
@@ -147,7 +166,8 @@ class SynthScene:
             img = np.mean(subs, axis=0) + rng.normal(0, noise, (self.H, self.W, 3))
             out.append(np.clip(img, 0, 255).astype(np.uint8))
         flows = [self.truth(t) for t in range(n - 1)]
-        return Clip(f"synth-fast-{int(self.speed)}", out, flows, exact=True)
+        name = f"synth-fast-{int(self.speed)}" if self.path == "circle" else f"synth-wave-{int(self.speed)}"
+        return Clip(name, out, flows, exact=True)
 
     def truth(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact backward flow frame t+1 -> t and visibility mask (1: the point was visible at t, away from edges)."""
@@ -344,6 +364,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--frames", type=int, default=20)
     ap.add_argument("--size", default="1024x436", help="synthetic frame size WxH")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--path", choices=("circle", "wave"), default="circle",
+                    help="synthetic motion: circling (default) or waving left and right (reversals)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="TemporalConfig overrides")
     ap.add_argument("--json", help="write the results here")
@@ -383,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     stylize, label = _stylizer(args)
     print(f"stylizer: {label}; blending: {cfg}", flush=True)
-    clips: list = [lambda s=s: SynthScene(s, size, seed=args.seed).frames(args.frames, seed=args.seed)
+    clips: list = [lambda s=s: SynthScene(s, size, seed=args.seed, path=args.path).frames(args.frames, seed=args.seed)
                    for s in args.speeds]
     real = [] if args.no_real else (REAL if args.real is None else args.real)
     clips += [lambda r=r: real_clip(r, args.frames, None) for r in real]

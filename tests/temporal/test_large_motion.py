@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+import pytest
 
 from livestyle.temporal import TemporalBlender, TemporalConfig
 from livestyle.temporal.flow import DISFlow, choose_init, global_shift, small_gray
@@ -98,10 +99,11 @@ def test_photometric_table_matches_the_formula() -> None:
     assert gauss_table(2.0)[0] == 1.0 and gauss_table(2.0)[10] < 1e-6
 
 
-def test_synthetic_ground_truth_warps_frames_onto_each_other() -> None:
+@pytest.mark.parametrize("path", ["circle", "wave"])
+def test_synthetic_ground_truth_warps_frames_onto_each_other(path: str) -> None:
     from tools.eval_motion import SynthScene
 
-    clip = SynthScene(20, size=(320, 160), seed=1).frames(3, noise=0.0)
+    clip = SynthScene(20, size=(320, 160), seed=1, path=path).frames(3, noise=0.0)
     for t in range(2):
         flow, vis = clip.flows[t]
         assert 0.5 < vis.mean() < 1.0  # some pixels are disoccluded or leave the frame
