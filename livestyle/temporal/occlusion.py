@@ -37,7 +37,8 @@ def fb_consistency(flow_bw: np.ndarray, flow_fw: np.ndarray, alpha: float = 0.01
     f0, f1 = cv2.split(f)
     s0, s1 = cv2.add(b0, f0), cv2.add(b1, f1)
     err = cv2.add(cv2.multiply(s0, s0), cv2.multiply(s1, s1))
-    norms = cv2.add(cv2.add(cv2.multiply(b0, b0), cv2.multiply(b1, b1)), cv2.add(cv2.multiply(f0, f0), cv2.multiply(f1, f1)))
+    norms = cv2.add(cv2.add(cv2.multiply(b0, b0), cv2.multiply(b1, b1)),
+                    cv2.add(cv2.multiply(f0, f0), cv2.multiply(f1, f1)))
     bound = cv2.addWeighted(norms, alpha, norms, 0.0, beta)
     return cv2.multiply(cv2.compare(err, bound, cv2.CMP_LE), 1.0 / 255.0, dtype=cv2.CV_32F)
 
