@@ -58,6 +58,7 @@ GATYS_SUBSET: tuple[str, ...] = (
     "kodak24/kodim15.png",
 )
 DEFAULT_CLIP = "davis/blackswan"
+BLOB_CHECK = "inverted-saturation-v1"  # part of the per-model cache key: bump when tools.artefacts changes
 TARGETS = {"full": 2.0, "lite": 1.6}  # issue 11 (issue 4 had 1.5 and 2.0)
 
 
@@ -332,7 +333,7 @@ def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUN
     spec = LossSpec.from_card(card)
     sha = card.sha256.get("fp32") or _sha(card.path.read_bytes())
     keyed = {k: v for k, v in asdict(settings).items() if not k.startswith("gatys_") or k == "gatys_photos"}
-    key = _sha(json.dumps([keyed, spec.key()], sort_keys=True).encode())[:12]
+    key = _sha(json.dumps([keyed, spec.key(), BLOB_CHECK], sort_keys=True).encode())[:12]
     cached = Path(cache_dir) / "models" / f"{card.name}-{sha[:12]}-{key}.json"
     if cached.is_file():
         side = json.loads(cached.read_text())

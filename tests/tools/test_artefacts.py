@@ -1,4 +1,5 @@
-"""The blob check of tools.evaluate (issue 11.3): flags flat white/black patches the photo does not have."""
+"""The blob check of tools.evaluate (issue 11.3): flags saturation that inverts the photo (white on dark, black on
+light), not bright areas painted white or dark ones painted black."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from tools.artefacts import MAX_BLOB_AREA, find_blobs, flagged
 
 
 def _photo(h: int = 120, w: int = 160) -> np.ndarray:
+    """Left half dark (luma ~60), right half light (luma ~200), with some texture."""
     yy, xx = np.mgrid[0:h, 0:w]
-    return np.stack([60 + xx % 100, 80 + yy % 90, np.full((h, w), 110)], -1).astype(np.uint8)
+    base = np.where(xx < w // 2, 60, 200)
+    return np.stack([base + xx % 7, base + yy % 5, base], -1).astype(np.uint8)
 
 
 def test_clean_output_has_no_blobs() -> None:
@@ -20,23 +23,23 @@ def test_clean_output_has_no_blobs() -> None:
     assert r.count == 0 and r.area == 0.0 and not flagged([r])
 
 
-def test_white_blob_and_black_hole_are_found_and_flagged() -> None:
+def test_white_blob_on_dark_and_black_hole_on_light_are_found_and_flagged() -> None:
     photo = _photo()
     out = photo.copy()
-    cv2.circle(out, (40, 40), 12, (255, 255, 255), -1)
-    cv2.circle(out, (120, 80), 9, (0, 0, 0), -1)
+    cv2.circle(out, (40, 60), 12, (255, 255, 255), -1)   # on the dark half
+    cv2.circle(out, (120, 60), 9, (0, 0, 0), -1)         # on the light half
     r = find_blobs(out, photo)
     assert r.count == 2 and r.white_area > r.black_area > 0
     assert r.area == pytest.approx((np.pi * 12**2 + np.pi * 9**2) / (120 * 160), rel=0.15)
     assert r.area > MAX_BLOB_AREA and flagged([r]) and flagged([r.to_dict()])
 
 
-def test_white_that_is_in_the_photo_and_tiny_specks_do_not_count() -> None:
+def test_saturation_the_photo_explains_and_tiny_specks_do_not_count() -> None:
     photo = _photo()
-    cv2.rectangle(photo, (10, 10), (60, 50), (250, 250, 250), -1)   # a white wall in the photo
     out = photo.copy()
-    cv2.rectangle(out, (12, 12), (58, 48), (255, 255, 255), -1)      # painted white where the photo is white
-    out[100, 100] = out[101, 101] = 255                              # two saturated highlights
+    cv2.circle(out, (120, 60), 15, (255, 255, 255), -1)   # light area painted white
+    cv2.circle(out, (40, 60), 15, (0, 0, 0), -1)          # dark area painted black
+    out[10, 10] = out[11, 11] = 255                       # two saturated highlights on dark
     r = find_blobs(out, photo)
     assert r.count == 0 and not flagged([r])
 
