@@ -371,17 +371,20 @@ def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUN
 
 def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUNS,
                    clip: tuple[list[np.ndarray], list | None] | None = None, gatys: str = "compute",
-                   log=print) -> dict[str, Any]:
+                   log=print, refs: dict[str, Any] | None = None) -> dict[str, Any]:
     """Every figure for one model. ``gatys="cached"`` uses only Gatys references already in the cache (the
     ratio is then over the subset photos that have one, listed in the result; None when there are none)."""
-    if gatys not in ("compute", "cached"):
-        raise ValueError(f"gatys must be compute or cached, got {gatys!r}")
+    if gatys not in ("compute", "cached", "refs"):
+        raise ValueError(f"gatys must be compute, cached or refs, got {gatys!r}")
     side = model_side(card, settings, cache_dir=cache_dir, clip=clip, log=log)
     spec = LossSpec.from_card(card)
     style = style_image_of(card)
     loss = None
     gatys_rows = {}
-    for rel, path in zip(settings.gatys_photos, photo_paths(settings.gatys_photos)):
+    ref = find_gatys_ref(refs or {}, card.style, spec, settings) if gatys == "refs" else None
+    if gatys == "refs" and ref is None:
+        log(f"{card.name}: no recorded Gatys reference for this style, loss and subset: no ratio")
+    for rel, path in zip(settings.gatys_photos if gatys != "refs" else (), photo_paths(settings.gatys_photos)):
         photo = load_photo(path, settings.size, card.size_multiple)
         key = gatys_key(spec, style, photo, settings.gatys_iters, settings.gatys_optimizer, settings.gatys_lr)
         if gatys == "cached" and not (Path(cache_dir) / "gatys" / f"{key}.png").is_file():
@@ -401,6 +404,13 @@ def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path =
             f"({arte['worst_photo']}; limit {arte['limit'] * 100:.2f} %)")
     subset_model = [model_rows[p] for p in gatys_rows]
     ratio = total_ratio(subset_model, list(gatys_rows.values())) if gatys_rows else None
+    gatys_mean = mean_terms(list(gatys_rows.values())) if gatys_rows else None
+    gatys_photos = list(gatys_rows)
+    if ref is not None:  # the optimum's mean figures as recorded earlier: the ratio of means over the same photos
+        gatys_photos = list(ref["photos"])
+        subset_model = [model_rows[p] for p in gatys_photos]
+        gatys_mean = {"style": ref["style"], "content": ref["content"], "total": ref["total"]}
+        ratio = mean_terms(subset_model)["total"] / ref["total"]
     return {
         "model": card.name, "style": card.style, "variant": card.variant, "sha256_fp32": side["sha256_fp32"],
         "params": (card.architecture or {}).get("params"),
@@ -409,10 +419,10 @@ def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path =
         "model_mean": mean_terms([model_rows[p] for p in settings.photos]),
         "photo_mean": mean_terms([side["photo"][p] for p in settings.photos]),
         "photos": list(settings.photos),
-        "gatys": {"photos": list(gatys_rows), "iters": settings.gatys_iters,
+        "gatys": {"photos": gatys_photos, "iters": settings.gatys_iters,
                   "optimizer": settings.gatys_optimizer, "lr": settings.gatys_lr, "init": "content",
-                  "model_mean": mean_terms(subset_model) if gatys_rows else None,
-                  "gatys_mean": mean_terms(list(gatys_rows.values())) if gatys_rows else None},
+                  "model_mean": mean_terms(subset_model) if subset_model else None,
+                  "gatys_mean": gatys_mean, "source": ref["source"] if ref else "computed"},
         "total_ratio": ratio, "target_ratio": TARGETS.get(card.variant),
         "per_photo": {"model": {p: model_rows[p] for p in settings.photos}, "gatys": gatys_rows},
         "warping_error": side["warping_error"],
@@ -431,6 +441,34 @@ def artefact_summary(per_photo: dict[str, dict[str, float]]) -> dict[str, Any]:
             "mean_area": float(np.mean([r["area"] for r in per_photo.values()])),
             "photos_with_blobs": sum(r["count"] > 0 for r in per_photo.values()),
             "flagged": flagged(list(per_photo.values())), "per_photo": per_photo}
+
+
+def gatys_refs_from_cards(cards: Sequence[ModelCard]) -> dict[str, Any]:
+    """The Gatys optima's mean figures recorded in cards' metrics, keyed by style + loss + subset + optimiser, so
+    a retrained model can be compared with them after the cached PNGs are gone (``--gatys refs``)."""
+    refs: dict[str, Any] = {}
+    for c in cards:
+        m = c.metrics or {}
+        g, loss = m.get("gatys") or {}, m.get("loss")
+        if not g.get("total_loss") or not loss:
+            continue
+        key = _ref_key(c.style, {k: v for k, v in loss.items() if k != "source"}, g["photos"], g["iters"],
+                       g["optimizer"], g.get("lr"))
+        refs[key] = {"photos": g["photos"], "style": g["style_distance"], "content": g["content_distance"],
+                     "total": g["total_loss"], "source": f"{c.name} card metrics ({m.get('evaluated_with', '')})"}
+    return refs
+
+
+def _ref_key(style: str, loss: dict[str, Any], photos: Sequence[str], iters: int, optimizer: str,
+             lr: float | None) -> str:
+    loss = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in loss.items()}
+    return _sha(json.dumps([style, loss, list(photos), iters, optimizer, lr], sort_keys=True).encode())[:16]
+
+
+def find_gatys_ref(refs: dict[str, Any], style: str, spec: LossSpec, settings: EvalSettings) -> dict[str, Any] | None:
+    key = _ref_key(style, spec.key(), settings.gatys_photos, settings.gatys_iters, settings.gatys_optimizer,
+                   settings.gatys_lr)
+    return refs.get(key)
 
 
 _CLIP_CACHE: dict[tuple, tuple[list[np.ndarray], list]] = {}
@@ -585,8 +623,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
-    p.add_argument("--gatys", choices=("compute", "cached"), default="compute",
-                   help="cached: use only Gatys references already in the cache (ratio over those photos)")
+    p.add_argument("--gatys", choices=("compute", "cached", "refs"), default="compute",
+                   help="cached: use only Gatys references already in the cache (ratio over those photos); refs: the "
+                        "optima's figures recorded in --gatys-refs (written by --save-gatys-refs from the cards)")
+    p.add_argument("--gatys-refs", default=str(RUNS / "gatys_refs.json"), help="see --gatys refs")
+    p.add_argument("--save-gatys-refs", action="store_true",
+                   help="only write the Gatys figures of the current cards' metrics to --gatys-refs")
     p.add_argument("--write-cards", action="store_true", help="store each model's metrics in its card")
     p.add_argument("--precompute-gatys", action="store_true", help="only warm the Gatys cache (see --recipe-card)")
     p.add_argument("--recipe-card", help="card whose training.recipe sets the loss for --precompute-gatys")
@@ -615,12 +657,23 @@ def main(argv: list[str] | None = None) -> int:
                 raise ConfigError("--precompute-gatys needs --recipe-card CARD and --styles STYLE ...")
             precompute_gatys(Path(args.recipe_card), args.styles, settings, cache, log)
             return 0
+        if args.save_gatys_refs:
+            refs = gatys_refs_from_cards(style_models(None))
+            Path(args.gatys_refs).parent.mkdir(parents=True, exist_ok=True)
+            Path(args.gatys_refs).write_text(json.dumps(refs, indent=1) + "\n")
+            log(f"{len(refs)} Gatys references -> {args.gatys_refs}")
+            return 0
+        refs = None
+        if args.gatys == "refs":
+            if not Path(args.gatys_refs).is_file():
+                raise ConfigError(f"{args.gatys_refs} not found: write it with --save-gatys-refs")
+            refs = json.loads(Path(args.gatys_refs).read_text())
         cards = style_models(args.models)
         if not cards:
             raise ModelError("no lite/full style models found in models/: train and export some first")
         results = []
         for card in cards:
-            results.append(evaluate_model(card, settings, cache_dir=cache, gatys=args.gatys, log=log))
+            results.append(evaluate_model(card, settings, cache_dir=cache, gatys=args.gatys, log=log, refs=refs))
             if args.write_cards:
                 set_card_metrics(card.card_path, card_metrics(results[-1]))
     except LivestyleError as exc:

@@ -173,3 +173,25 @@ def test_eval_path_is_checked_and_product_path_runs_like_the_cli(tiny_card):
     card = load_card(tiny_card)
     photo = _img(3, 64, 96)
     assert ev.stylize_product(card, photo).shape == photo.shape
+
+
+def test_gatys_refs_from_card_metrics_give_the_same_ratio(tiny_card, tmp_path):
+    photos = []
+    for i in range(2):
+        p = tmp_path / f"p{i}.png"
+        cv2.imwrite(str(p), _img(10 + i, 30, 44))
+        photos.append(str(p))
+    frames = [np.roll(_img(20, 32, 48), 2 * t, axis=1) for t in range(3)]
+    settings = ev.EvalSettings(size=40, photos=tuple(photos), gatys_photos=tuple(photos), gatys_iters=3)
+    card = load_card(tiny_card)
+    r = ev.evaluate_model(card, settings, cache_dir=tmp_path / "cache", clip=(frames, None), log=lambda m: None)
+    ev.set_card_metrics(tiny_card, ev.card_metrics(r))
+    refs = ev.gatys_refs_from_cards([load_card(tiny_card)])
+    assert len(refs) == 1
+    r2 = ev.evaluate_model(card, settings, cache_dir=tmp_path / "cache2", clip=(frames, None), gatys="refs",
+                           refs=refs, log=lambda m: None)
+    assert r2["total_ratio"] == pytest.approx(r["total_ratio"], rel=1e-3)
+    assert r2["gatys"]["photos"] == photos and "card metrics" in r2["gatys"]["source"]
+    other = ev.EvalSettings(**{**settings.__dict__, "gatys_iters": 4})   # another optimum: no reference
+    assert ev.evaluate_model(card, other, cache_dir=tmp_path / "cache2", clip=(frames, None), gatys="refs",
+                             refs=refs, log=lambda m: None)["total_ratio"] is None
