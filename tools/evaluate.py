@@ -498,6 +498,7 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "evaluated_with": "python -m tools.evaluate (command and notes in docs/QUALITY.md)",
         "eval_size": result["eval_size"],
+        "path": result["settings"].get("path", "native"),
         "loss": result["loss"],
         "heldout_photos": len(result["photos"]),
         "style_distance": r4(result["model_mean"]["style"]),
@@ -505,6 +506,7 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
         "total_loss": r4(result["model_mean"]["total"]),
         "photo_total_loss": r4(result["photo_mean"]["total"]),
         "gatys": {"photos": g["photos"], "iters": g["iters"], "optimizer": g["optimizer"], "lr": g.get("lr"),
+                  "source": g.get("source", "computed"),
                   "style_distance": r4(gm.get("style")), "content_distance": r4(gm.get("content")),
                   "total_loss": r4(gm.get("total")), "model_total_loss": r4(mm.get("total"))},
         "total_ratio_vs_gatys": r4(result["total_ratio"]),
