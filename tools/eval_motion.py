@@ -26,6 +26,7 @@ import json
 import math
 import sys
 import time
+import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -59,10 +60,10 @@ class Clip:
 
 def _photo(name: str) -> np.ndarray:
     path = DATA / "photos" / "kodak24" / name
-    img = cv2.imread(str(path))
-    if img is None:
-        rng = np.random.default_rng(abs(hash(name)) % 2**32)  # no data folder: a smooth random texture
-        small = rng.integers(0, 256, (48, 72, 3), dtype=np.uint8)
+    img = cv2.imread(str(path)) if path.is_file() else None
+    if img is None:  # no data folder: a smooth random texture, the same in every process (crc32, not hash())
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        small = rng.integers(0, 256, (16, 24, 3), dtype=np.uint8)
         return cv2.resize(small, (768, 512), interpolation=cv2.INTER_CUBIC)
     return cv2.cvtColor(img, cv2.COLOR_BGR2RGB)
 

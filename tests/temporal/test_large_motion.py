@@ -3,6 +3,8 @@ noise flows zeroed on a still scene, the cheaper confidence ops, and the ground 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -100,9 +102,12 @@ def test_photometric_table_matches_the_formula() -> None:
 
 
 @pytest.mark.parametrize("path", ["circle", "wave"])
-def test_synthetic_ground_truth_warps_frames_onto_each_other(path: str) -> None:
+def test_synthetic_ground_truth_warps_frames_onto_each_other(path: str, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import tools.eval_motion as eval_motion
     from tools.eval_motion import SynthScene
 
+    monkeypatch.setattr(eval_motion, "DATA", tmp_path)  # hermetic: the built-in texture, as on a clean clone
     clip = SynthScene(20, size=(320, 160), seed=1, path=path).frames(3, noise=0.0)
     for t in range(2):
         flow, vis = clip.flows[t]
