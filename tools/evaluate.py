@@ -521,9 +521,9 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
 def markdown_table(results: Sequence[dict[str, Any]]) -> str:
     """The quality table (one row per model). Distances are means over the held-out photos; the ratio is over
     the Gatys subset (its size in the "n" column); warping errors are x 1000 on a 0..1 pixel scale."""
-    head = ("| model | params | style dist. | content dist. | total | total on subset: model / Gatys | n "
+    head = ("| model | run as | params | style dist. | content dist. | total | total on subset: model / Gatys | n "
             "| ratio (target) | warp err. per-frame | warp err. blended | blobs: max area (limit) |\n"
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for r in results:
         g = r["gatys"]
@@ -537,7 +537,7 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
             subset = f"{g['model_mean']['total']:.3f} / {g['gatys_mean']['total']:.3f}"
             shown = f"**{ratio:.2f}** ({target if target is not None else '-'}){ok}"
         rows.append(
-            f"| {r['model']} | {params} | {r['model_mean']['style']:.4f} | {r['model_mean']['content']:.3f} "
+            f"| {r['model']} | {r.get('settings', {}).get('path', 'native')} | {params} | {r['model_mean']['style']:.4f} | {r['model_mean']['content']:.3f} "
             f"| {r['model_mean']['total']:.3f} | {subset} | {len(g['photos'])} | {shown} "
             f"| {w['per_frame'] * 1e3:.2f} | {w['blended'] * 1e3:.2f} | {_blob_cell(r.get('artefacts'))} |")
     return head + "\n" + "\n".join(rows)
