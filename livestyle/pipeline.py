@@ -177,6 +177,10 @@ class _Item:
     times: dict[str, float] = field(default_factory=dict)
     raw: Any = None  # model output still to postprocess (when the output thread does it)
     model: Any = None
+    seq: int = 0  # read order: the motion side runs on the frames in this order, whichever thread runs it
+    motion: Any = None  # the blender's ``Motion`` for this frame (None: first frame, cut, or not blending)
+    motion_done: bool = False
+    temporal: bool = False  # blending on for this frame (read once, by the motion side)
 
 
 class _AnyEvent:
@@ -224,7 +228,8 @@ class Pipeline:
         self.queue_size = max(1, queue_size)
         self.prefetch = prefetch
         self.balance = balance
-        self._load = {"infer": 0.0, "output": 0.0, "post": 0.0}  # running mean ms per frame, for balancing
+        # running mean ms per frame, for balancing: each thread's own work, then the two stages that can move
+        self._load = {"infer": 0.0, "output": 0.0, "post": 0.0, "flow": 0.0}
         # CPU seconds each loop thread used (its own work; OpenCV's worker threads are not in it): which thread
         # bounds the frame rate on an idle machine, whatever the load from other processes on this one
         self.thread_cpu_s: dict[str, float] = {}
@@ -242,6 +247,9 @@ class Pipeline:
         self._t_start = self._t_run = 0.0
         self._last_style = 0
         self._blending = False
+        self._read = 0  # frames read so far (the next item's seq)
+        self._motion_next = 0  # seq of the frame whose motion side runs next
+        self._motion_turn = threading.Condition()
         self._blend_strength = float(t_strength)
 
     # ----------------------------------------------------------------------------------------------- stages
@@ -251,7 +259,8 @@ class Pipeline:
         frame = self.source.read()
         if frame is None:
             return None
-        item = _Item(frame=frame, style=self.controls.style_index)
+        item = _Item(frame=frame, style=self.controls.style_index, seq=self._read)
+        self._read += 1
         item.times["capture"] = _ms(t0)
         return item
 
@@ -293,8 +302,9 @@ class Pipeline:
             item.stylized = item.model.postprocess(item.raw, like=img)
             item.times["postprocess"] = _ms(t0)
             item.raw = item.model = None
+        if not item.motion_done:
+            self._motion_side(item)
         if item.stylized is None:  # stylize off: the original goes out untouched
-            self._reset_blender()
             return img
         out = item.stylized
         if c.strength < 1.0 or c.preserve_colors:
@@ -306,19 +316,11 @@ class Pipeline:
             if c.strength < 1.0:
                 out = effects.mix(img, out, c.strength)
             item.times["effects"] = _ms(t0)
-        if self.blender is not None and c.temporal:
-            if item.style != self._last_style:  # a new style: do not smear the old one into it
-                self._reset_blender()
+        if self.blender is not None and item.temporal:
             self._retune_blender(c.temporal_strength)
-            t0 = time.perf_counter()
-            motion = self.blender.estimate_motion(img)
             t1 = time.perf_counter()
-            out = self.blender.blend(out, motion)
-            item.times.update(flow=(t1 - t0) * 1e3, blend=_ms(t1))
-            self._blending = True
-        else:
-            self._reset_blender()
-        self._last_style = item.style
+            out = self.blender.blend(out, item.motion)
+            item.times["blend"] = _ms(t1)
         if c.mask != "none" and item.mask is not None:
             from livestyle.segment import compose
 
@@ -327,16 +329,58 @@ class Pipeline:
             item.times["compose"] = _ms(t0)
         return out
 
-    def _post_on_output(self) -> bool:
-        """Balance the two threads: postprocess on the output thread when that shortens the slower one.
+    def _motion_side(self, item: _Item) -> None:
+        """The blender's input side for one frame: the resets (style change, stylize or blending off) and the flow.
 
-        Running averages of each thread's own work (without postprocess) decide; a real lite model makes the
-        inference thread the slower one, a tiny model or heavy sinks the output thread.
+        It needs only input frames, so either thread may run it (``_placement``), but always in read order
+        (``item.seq``): the flow prior and the previous grey frame chain from frame to frame. The output side
+        needs no reset of its own: after a reset the motion is None and ``blend`` starts afresh from the frame.
+        """
+        with self._motion_turn:
+            while self._motion_next != item.seq:
+                if self._stopping.is_set():
+                    return
+                self._motion_turn.wait(_POLL_S)
+        try:
+            c = self.controls
+            item.temporal = self.blender is not None and c.temporal
+            if item.stylized is None and item.raw is None:  # stylize off
+                self._reset_blender()
+                return
+            if not item.temporal:
+                self._reset_blender()
+            else:
+                if item.style != self._last_style:  # a new style: do not smear the old one into it
+                    self._reset_blender()
+                t0 = time.perf_counter()
+                item.motion = self.blender.estimate_motion(item.frame.image)
+                item.times["flow"] = _ms(t0)
+                self._blending = True
+            self._last_style = item.style
+        finally:
+            item.motion_done = True
+            with self._motion_turn:
+                self._motion_next = item.seq + 1
+                self._motion_turn.notify_all()
+
+    def _placement(self) -> tuple[bool, bool]:
+        """Balance the two threads: (postprocess on the output thread, flow on the inference thread).
+
+        Running averages of each thread's own work (without the two movable stages) decide; the default
+        (postprocess on the inference thread, flow on the output thread) changes only for a slower thread shorter
+        by 0.5 ms or more. A lite model on a fast CPU makes the inference thread the slower one, a tiny model,
+        heavy sinks or a slow CPU's full-size blend the output thread.
         """
         if not self.balance:
-            return False
-        w, m, p = self._load["infer"], self._load["output"], self._load["post"]
-        return max(w, m + p) + 0.5 < max(w + p, m)
+            return False, False
+        w, m, p, f = self._load["infer"], self._load["output"], self._load["post"], self._load["flow"]
+        best, cost = (False, False), max(w + p, m + f)
+        for post_out, flow_in in ((True, False), (False, True), (True, True)):
+            c = max(w + (0.0 if post_out else p) + (f if flow_in else 0.0),
+                    m + (p if post_out else 0.0) + (0.0 if flow_in else f))
+            if c + 0.5 < cost:
+                best, cost = (post_out, flow_in), c
+        return best
 
     def _reset_blender(self) -> None:
         if self._blending and self.blender is not None:
@@ -523,9 +567,17 @@ class Pipeline:
                     return
                 n += 1
                 item.style = self.controls.style_index
-                post_here = not self._post_on_output()
-                self._stylize(item, post=post_here)
-                busy = _ms(t_busy) - (item.times.get("postprocess", 0.0) if post_here else 0.0)
+                post_out, flow_here = self._placement()
+                self._stylize(item, post=not post_out)
+                if flow_here:
+                    t_wait = time.perf_counter()
+                    with self._motion_turn:  # the previous frame's flow may still run on the output thread
+                        while self._motion_next != item.seq and not stop.is_set():
+                            self._motion_turn.wait(_POLL_S)
+                    t_busy += time.perf_counter() - t_wait  # waiting is not work
+                    self._motion_side(item)
+                busy = _ms(t_busy) - (0.0 if post_out else item.times.get("postprocess", 0.0)) \
+                    - (item.times.get("flow", 0.0) if flow_here else 0.0)
                 self._load["infer"] += 0.1 * (busy - self._load["infer"])
                 q_out.put(item)
 
@@ -543,13 +595,15 @@ class Pipeline:
                     break
                 out_credits.release()  # the inference thread may read the next frame while this one finishes
                 t_busy = time.perf_counter()
-                post_here = item.raw is not None
+                post_here, flow_here = item.raw is not None, not item.motion_done
                 self._emit(item, self._finish(item))
-                post = item.times.get("postprocess", 0.0)
-                busy = _ms(t_busy) - (post if post_here else 0.0)
+                post, flow = item.times.get("postprocess", 0.0), item.times.get("flow", 0.0)
+                busy = _ms(t_busy) - (post if post_here else 0.0) - (flow if flow_here else 0.0)
                 self._load["output"] += 0.1 * (busy - self._load["output"])
                 if "postprocess" in item.times:
                     self._load["post"] += 0.1 * (post - self._load["post"])
+                if "flow" in item.times:
+                    self._load["flow"] += 0.1 * (flow - self._load["flow"])
         finally:
             self.thread_cpu_s["output"] = time.thread_time() - t_cpu
             log.debug("stopping the pipelined loop (%s)", "stop requested" if stop.is_set() else "source ended")

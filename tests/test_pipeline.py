@@ -341,3 +341,56 @@ def test_run_stats_keep_a_bounded_window() -> None:
     stats = pipe.run()
     assert stats.frames == 300 and len(stats.latencies_ms) == 100
     assert all(len(v) == 100 for v in stats.stages.values())
+
+
+@pytest.mark.parametrize("placements", [[(False, True)], [(True, True)], [(False, False), (True, True), (False, True),
+                                                                          (True, False), (False, True)]])
+def test_flow_on_either_thread_gives_the_sequential_output(fixtures_dir, placements) -> None:
+    """Motion estimated on the inference thread (always, or switching thread frame by frame) keeps the blender's
+    flow chain in frame order: the frames are bit-identical to the sequential reference."""
+    from livestyle.capture.registry import open_source
+    from livestyle.stylize import Stylizer
+    from livestyle.temporal import TemporalBlender, TemporalConfig
+
+    class SlowFlow(TemporalBlender):
+        """Slow enough that a flow left to the output thread overlaps the next frame's on the inference thread."""
+
+        def estimate_motion(self, frame_rgb):
+            calls.append(frame_rgb.tobytes())
+            time.sleep(0.01)
+            return super().estimate_motion(frame_rgb)
+
+    outs, flows_on_infer, calls = {}, [], []
+    for pipelined in (False, True):
+        sink = FakeSink()
+        model = Stylizer(fixtures_dir / "tiny-test.json", device="cpu", threads=1, scale=0.5)
+        pipe = Pipeline(open_source("synth:96x64"), [model], [sink], blender=SlowFlow(TemporalConfig()),
+                        pipelined=pipelined, max_frames=14)
+        if pipelined:
+            n_calls = iter(range(10_000))
+
+            def place() -> tuple[bool, bool]:
+                p = placements[next(n_calls) % len(placements)]
+                flows_on_infer.append(p[1])
+                return p
+
+            pipe._placement = place  # type: ignore[method-assign]
+        pipe.run()
+        outs[pipelined] = [f.image for f in sink.frames]
+    assert len(outs[True]) == len(outs[False]) == 14 and any(flows_on_infer)
+    assert calls[:len(calls) // 2] == calls[len(calls) // 2:]  # the same frames in the same order
+    assert all(np.array_equal(a, b) for a, b in zip(outs[False], outs[True]))
+
+
+def test_placement_moves_the_flow_to_the_idle_thread() -> None:
+    pipe = Pipeline(FakeSource(1), [FakeStylizer()], [FakeSink()])
+    pipe._load.update(infer=30.0, output=30.0, post=9.0, flow=13.0)
+    assert pipe._placement() == (False, False)  # 39 / 43: moving either stage makes the other thread slower
+    pipe._load.update(infer=15.0, output=20.0, post=4.0, flow=6.0)
+    assert pipe._placement() == (True, True)  # 19 / 26 -> 21 / 24 (flow alone moved: 25 / 20)
+    pipe._load.update(infer=5.0, output=20.0, post=4.0, flow=6.0)
+    assert pipe._placement() == (False, True)  # 9 / 26 -> 15 / 20 (both moved: 11 / 24)
+    pipe._load.update(infer=30.0, output=5.0, post=9.0, flow=3.0)
+    assert pipe._placement() == (True, False)  # 39 / 8 -> 30 / 17
+    pipe.balance = False
+    assert pipe._placement() == (False, False)
