@@ -138,6 +138,9 @@ class BenchResult:
                           if k.endswith("_thread_cpu_ms_per_frame")]
             if per_thread:
                 lines.append(f"CPU per thread, ms/frame: {', '.join(per_thread)}")
+            if "flow_on_infer_share" in self.usage:
+                lines.append(f"balancing: postprocess on the output thread for {self.usage['post_on_output_share']:.0%}"
+                             f" of frames, flow on the inference thread for {self.usage['flow_on_infer_share']:.0%}")
         return "\n".join(lines)
 
 
@@ -170,6 +173,8 @@ def run_bench(config: BenchConfig, *, stop_event: threading.Event | None = None,
     if n_all:  # each loop thread's own CPU per frame: the larger one bounds the FPS of an otherwise idle machine
         usage |= {f"{name}_thread_cpu_ms_per_frame": pipe.thread_cpu_s[name] * 1e3 / n_all
                   for name in ("main", "capture", "infer", "output") if name in pipe.thread_cpu_s}
+        if run.pipelined:  # where the balancing put the two movable stages, as a share of the frames
+            usage |= {f"{k}_share": v / n_all for k, v in pipe.moved.items()}
     return BenchResult(stats=stats, config=desc, machine=machine_info(), providers=providers, models=models,
                        usage=usage)
 

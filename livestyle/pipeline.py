@@ -230,6 +230,9 @@ class Pipeline:
         self.balance = balance
         # running mean ms per frame, for balancing: each thread's own work, then the two stages that can move
         self._load = {"infer": 0.0, "output": 0.0, "post": 0.0, "flow": 0.0}
+        # frames whose postprocess ran on the output thread / whose flow ran on the inference thread (pipelined)
+        self.moved = {"post_on_output": 0, "flow_on_infer": 0}
+        self._placed = (False, False)  # (postprocess on the output thread, flow on the inference thread) in use
         # CPU seconds each loop thread used (its own work; OpenCV's worker threads are not in it): which thread
         # bounds the frame rate on an idle machine, whatever the load from other processes on this one
         self.thread_cpu_s: dict[str, float] = {}
@@ -366,21 +369,24 @@ class Pipeline:
     def _placement(self) -> tuple[bool, bool]:
         """Balance the two threads: (postprocess on the output thread, flow on the inference thread).
 
-        Running averages of each thread's own work (without the two movable stages) decide; the default
-        (postprocess on the inference thread, flow on the output thread) changes only for a slower thread shorter
-        by 0.5 ms or more. A lite model on a fast CPU makes the inference thread the slower one, a tiny model,
-        heavy sinks or a slow CPU's full-size blend the output thread.
+        Running averages of each thread's own work (without the two movable stages) decide. The placement in use
+        changes only for one whose slower thread is shorter by 0.5 ms and 3% or more, so stages do not flip
+        between threads on noise. A lite model on a fast CPU makes the inference thread the slower one; a tiny
+        model, heavy sinks or a slow CPU's full-size blend the output thread.
         """
         if not self.balance:
             return False, False
         w, m, p, f = self._load["infer"], self._load["output"], self._load["post"], self._load["flow"]
-        best, cost = (False, False), max(w + p, m + f)
-        for post_out, flow_in in ((True, False), (False, True), (True, True)):
-            c = max(w + (0.0 if post_out else p) + (f if flow_in else 0.0),
-                    m + (p if post_out else 0.0) + (0.0 if flow_in else f))
-            if c + 0.5 < cost:
-                best, cost = (post_out, flow_in), c
-        return best
+
+        def cost(post_out: bool, flow_in: bool) -> float:
+            return max(w + (0.0 if post_out else p) + (f if flow_in else 0.0),
+                       m + (p if post_out else 0.0) + (0.0 if flow_in else f))
+
+        now = cost(*self._placed)
+        best = min(((False, False), (True, False), (False, True), (True, True)), key=lambda pl: cost(*pl))
+        if cost(*best) < now - max(0.5, 0.03 * now):
+            self._placed = best
+        return self._placed
 
     def _reset_blender(self) -> None:
         if self._blending and self.blender is not None:
@@ -568,6 +574,8 @@ class Pipeline:
                 n += 1
                 item.style = self.controls.style_index
                 post_out, flow_here = self._placement()
+                self.moved["post_on_output"] += post_out
+                self.moved["flow_on_infer"] += flow_here
                 self._stylize(item, post=not post_out)
                 if flow_here:
                     t_wait = time.perf_counter()
