@@ -156,3 +156,19 @@ def test_default_guided_upsampling_recovers_guide_detail() -> None:
     err = {m: np.abs(upsample(low, (160, 120), guide=guide, method=m).astype(float) - guide).mean()
            for m in ("bilinear", "guided")}
     assert err["guided"] < 0.7 * err["bilinear"]
+
+
+def test_shrink_halves_first_and_stays_a_box_average() -> None:
+    import cv2
+
+    from livestyle.stylize.stylizer import _shrink
+
+    rng = np.random.default_rng(0)
+    img = cv2.GaussianBlur(rng.integers(0, 256, (720, 1280, 3), dtype=np.uint8), (0, 0), 3)
+    direct = cv2.resize(img, (368, 208), interpolation=cv2.INTER_AREA)
+    got = _shrink(img, (368, 208))
+    assert got.shape == direct.shape and np.abs(got.astype(int) - direct).mean() < 1.0
+    half = img[:480, :640]  # an exact factor of 2 takes OpenCV's own fast path: unchanged
+    assert np.array_equal(_shrink(half, (320, 240)), cv2.resize(half, (320, 240), interpolation=cv2.INTER_AREA))
+    odd = img[:481, :641]
+    assert np.array_equal(_shrink(odd, (200, 150)), cv2.resize(odd, (200, 150), interpolation=cv2.INTER_AREA))
