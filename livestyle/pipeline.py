@@ -389,8 +389,11 @@ class Pipeline:
         return self._placed
 
     def _reset_blender(self) -> None:
+        """Forget the blender's past, from the motion side: its input side only when it can (``reset_motion``), so a
+        flow estimated a frame ahead on the inference thread never clears the previous output that the output
+        thread's next blend still needs (the motion it gets after a reset is None, which restarts the blend)."""
         if self._blending and self.blender is not None:
-            self.blender.reset()
+            getattr(self.blender, "reset_motion", self.blender.reset)()
         self._blending = False
 
     def _retune_blender(self, strength: float) -> None:

@@ -396,3 +396,43 @@ def test_placement_moves_the_flow_to_the_idle_thread() -> None:
     assert pipe._placement() == (True, False)  # 39 / 8 -> 30 / 17
     pipe.balance = False
     assert pipe._placement() == (False, False)
+
+
+def test_a_cut_seen_a_frame_ahead_does_not_unblend_the_frame_before(fixtures_dir) -> None:
+    """Flow on the inference thread runs a frame ahead of the blend: a scene cut (or reset) found there must not
+    clear the previous output the output thread's next blend still needs. Bit-identical to sequential."""
+    from livestyle.capture.registry import open_source
+    from livestyle.stylize import Stylizer
+    from livestyle.temporal import TemporalBlender, TemporalConfig
+
+    synth = open_source("synth:96x64")
+    frames = [synth.read().image for _ in range(6)]
+    synth.close()
+    noise = np.random.default_rng(1).integers(0, 256, (64, 96, 3), dtype=np.uint8)
+    frames += [np.roll(noise, i, axis=1) for i in range(6)]  # a cut at frame 6, then a pan
+
+    class ListSource(FakeSource):
+        def read(self):
+            if self.i >= len(frames):
+                return None
+            self.i += 1
+            return Frame(frames[self.i - 1], self.i - 1)
+
+    class SlowBlend(TemporalBlender):
+        def blend(self, stylized_rgb, motion):
+            time.sleep(0.03)  # the inference thread reads and estimates the next frame meanwhile
+            return super().blend(stylized_rgb, motion)
+
+    outs, blenders = {}, {}
+    for pipelined in (False, True):
+        sink = FakeSink()
+        model = Stylizer(fixtures_dir / "tiny-test.json", device="cpu", threads=1, scale=0.5)
+        blenders[pipelined] = SlowBlend(TemporalConfig())
+        pipe = Pipeline(ListSource(len(frames), size=(96, 64)), [model], [sink], blender=blenders[pipelined],
+                        pipelined=pipelined)
+        pipe._placement = lambda: (False, True)  # type: ignore[method-assign]
+        pipe.run()
+        outs[pipelined] = [f.image for f in sink.frames]
+    assert blenders[False].cuts == blenders[True].cuts == 1
+    assert len(outs[True]) == len(frames)
+    assert all(np.array_equal(a, b) for a, b in zip(outs[False], outs[True]))
