@@ -69,3 +69,10 @@ def test_each_loop_thread_reports_its_own_cpu(results) -> None:
     assert 0 < pip["infer_thread_cpu_ms_per_frame"] <= pip["cpu_ms_per_frame"] * 1.05
     assert 0 < pip["output_thread_cpu_ms_per_frame"] <= pip["cpu_ms_per_frame"] * 1.05
     assert "CPU per thread, ms/frame: infer" in results[1].table()
+
+
+def test_pipelined_bench_reports_where_the_balancing_put_the_stages(results) -> None:
+    seq, pip = (r.usage for r in results)
+    assert "flow_on_infer_share" not in seq  # one thread: nothing to place
+    assert 0.0 <= pip["flow_on_infer_share"] <= 1.0 and 0.0 <= pip["post_on_output_share"] <= 1.0
+    assert "balancing: postprocess on the output thread for" in results[1].table()
