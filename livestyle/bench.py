@@ -139,8 +139,9 @@ class BenchResult:
             if per_thread:
                 lines.append(f"CPU per thread, ms/frame: {', '.join(per_thread)}")
             if "flow_on_infer_share" in self.usage:
-                lines.append(f"balancing: postprocess on the output thread for {self.usage['post_on_output_share']:.0%}"
-                             f" of frames, flow on the inference thread for {self.usage['flow_on_infer_share']:.0%}")
+                post, flow = self.usage["post_on_output_share"], self.usage["flow_on_infer_share"]
+                lines.append(f"balancing: postprocess on the output thread for {post:.0%} of frames, "
+                             f"flow on the inference thread for {flow:.0%}")
         return "\n".join(lines)
 
 

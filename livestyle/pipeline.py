@@ -230,9 +230,9 @@ class Pipeline:
         self.balance = balance
         # running mean ms per frame, for balancing: each thread's own work, then the two stages that can move
         self._load = {"infer": 0.0, "output": 0.0, "post": 0.0, "flow": 0.0}
-        # frames whose postprocess ran on the output thread / whose flow ran on the inference thread (pipelined)
+        # frames whose postprocess ran on the output thread / flow on the inference thread (pipelined)
         self.moved = {"post_on_output": 0, "flow_on_infer": 0}
-        self._placed = (False, False)  # (postprocess on the output thread, flow on the inference thread) in use
+        self._placed = (False, False)  # in use: (postprocess on the output thread, flow on the infer thread)
         # CPU seconds each loop thread used (its own work; OpenCV's worker threads are not in it): which thread
         # bounds the frame rate on an idle machine, whatever the load from other processes on this one
         self.thread_cpu_s: dict[str, float] = {}
@@ -333,11 +333,11 @@ class Pipeline:
         return out
 
     def _motion_side(self, item: _Item) -> None:
-        """The blender's input side for one frame: the resets (style change, stylize or blending off) and the flow.
+        """The blender's input side of a frame: resets (style change, stylize or blending off), the flow.
 
         It needs only input frames, so either thread may run it (``_placement``), but always in read order
         (``item.seq``): the flow prior and the previous grey frame chain from frame to frame. The output side
-        needs no reset of its own: after a reset the motion is None and ``blend`` starts afresh from the frame.
+        needs no reset of its own: after a reset the motion is None and ``blend`` starts afresh.
         """
         with self._motion_turn:
             while self._motion_next != item.seq:
@@ -369,10 +369,10 @@ class Pipeline:
     def _placement(self) -> tuple[bool, bool]:
         """Balance the two threads: (postprocess on the output thread, flow on the inference thread).
 
-        Running averages of each thread's own work (without the two movable stages) decide. The placement in use
-        changes only for one whose slower thread is shorter by 0.5 ms and 3% or more, so stages do not flip
-        between threads on noise. A lite model on a fast CPU makes the inference thread the slower one; a tiny
-        model, heavy sinks or a slow CPU's full-size blend the output thread.
+        Running averages of each thread's own work (without the two movable stages) decide. The placement in
+        use changes only for one whose slower thread is shorter by 0.5 ms and 3% or more, so stages do not
+        flip between threads on noise. A lite model on a fast CPU makes the inference thread the slower one; a
+        tiny model, heavy sinks or a slow CPU's full-size blend the output thread.
         """
         if not self.balance:
             return False, False
@@ -389,9 +389,9 @@ class Pipeline:
         return self._placed
 
     def _reset_blender(self) -> None:
-        """Forget the blender's past, from the motion side: its input side only when it can (``reset_motion``), so a
-        flow estimated a frame ahead on the inference thread never clears the previous output that the output
-        thread's next blend still needs (the motion it gets after a reset is None, which restarts the blend)."""
+        """Forget the past, from the motion side: only the blender's input side when it can (``reset_motion``),
+        so a flow estimated a frame ahead on the inference thread never clears the previous output that the
+        output thread's next blend still needs (after a reset the motion is None: the blend restarts)."""
         if self._blending and self.blender is not None:
             getattr(self.blender, "reset_motion", self.blender.reset)()
         self._blending = False

@@ -343,17 +343,19 @@ def test_run_stats_keep_a_bounded_window() -> None:
     assert all(len(v) == 100 for v in stats.stages.values())
 
 
-@pytest.mark.parametrize("placements", [[(False, True)], [(True, True)], [(False, False), (True, True), (False, True),
-                                                                          (True, False), (False, True)]])
+SWITCHING = [(False, False), (True, True), (False, True), (True, False), (False, True)]
+
+
+@pytest.mark.parametrize("placements", [[(False, True)], [(True, True)], SWITCHING])
 def test_flow_on_either_thread_gives_the_sequential_output(fixtures_dir, placements) -> None:
-    """Motion estimated on the inference thread (always, or switching thread frame by frame) keeps the blender's
-    flow chain in frame order: the frames are bit-identical to the sequential reference."""
+    """Motion estimated on the inference thread (always, or switching thread frame by frame) keeps the
+    blender's flow chain in frame order: the frames are bit-identical to the sequential reference."""
     from livestyle.capture.registry import open_source
     from livestyle.stylize import Stylizer
     from livestyle.temporal import TemporalBlender, TemporalConfig
 
     class SlowFlow(TemporalBlender):
-        """Slow enough that a flow left to the output thread overlaps the next frame's on the inference thread."""
+        """Slow enough that a flow left to the output thread overlaps the next one on the inference thread."""
 
         def estimate_motion(self, frame_rgb):
             calls.append(frame_rgb.tobytes())
@@ -399,8 +401,8 @@ def test_placement_moves_the_flow_to_the_idle_thread() -> None:
 
 
 def test_a_cut_seen_a_frame_ahead_does_not_unblend_the_frame_before(fixtures_dir) -> None:
-    """Flow on the inference thread runs a frame ahead of the blend: a scene cut (or reset) found there must not
-    clear the previous output the output thread's next blend still needs. Bit-identical to sequential."""
+    """Flow on the inference thread runs a frame ahead of the blend: a scene cut (or reset) found there must
+    not clear the previous output the output thread's next blend still needs. Bit-identical to sequential."""
     from livestyle.capture.registry import open_source
     from livestyle.stylize import Stylizer
     from livestyle.temporal import TemporalBlender, TemporalConfig

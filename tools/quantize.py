@@ -1,8 +1,9 @@
-"""Static int8 quantization of a style model (ONNX Runtime, QOperator or QDQ, per-channel weights), calibrated on real frames.
+"""Static int8 quantization of a style model (ONNX Runtime, QOperator or QDQ, per-channel weights).
 
 Writes ``NAME.int8.onnx`` beside ``NAME.onnx`` and reports, on held-out frames at the processing size, the
-difference to fp32 (max/mean abs on 0-255) and the single-thread time of both (issue 12: is int8 worth offering
-on CPUs with VNNI?). The model card is not changed: a card lists only the files it ships with a sha256.
+difference to fp32 (max/mean abs on 0-255) and the single-thread time of both (issue 12: is int8 worth
+offering on CPUs with VNNI?). Calibrated on video frames. The model card is not changed: a card lists only
+the files it ships, with a sha256.
 
     python -m tools.quantize models/starry_night-lite.onnx --video assets/sample.mp4 --frames 48
 """
@@ -65,8 +66,8 @@ class _Reader:
 
 def quantize(src: Path, dst: Path, tensors: list[np.ndarray], method: str = "percentile",
              fmt: str = "qoperator") -> Path:
-    """int8 (uint8 activations, int8 per-channel weights) calibrated on ``tensors``; ``fmt`` qoperator (QLinearConv
-    nodes: 9-22% faster than fp32 on the AMD EPYC 2.6 GHz) or qdq (Q/DQ pairs around float ops: 9%)."""
+    """int8 (uint8 activations, int8 per-channel weights) calibrated on ``tensors``; ``fmt`` qoperator
+    (QLinearConv: 12-22% faster than fp32 on the AMD EPYC 2.6 GHz) or qdq (Q/DQ around float ops: 9%)."""
     import onnxruntime as ort
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
@@ -140,13 +141,14 @@ def main(argv: list[str] | None = None) -> int:
     card = load_card(args.model.with_suffix(".json"))
     w, h = (int(v) for v in args.size.lower().split("x"))
     frames = video_frames(args.video, args.frames * 2, (w, h))
-    calib, held = frames[0::2], frames[1::2]  # interleaved: held-out frames are from the same clip, not the same
+    calib, held = frames[0::2], frames[1::2]  # interleaved: held-out frames of the same clip, never the same
     dst = args.output or args.model.with_name(args.model.stem + ".int8.onnx")
     quantize(args.model, dst, [to_tensor(f, card) for f in calib], args.method, args.format)
     diff = compare(args.model, dst, [to_tensor(f, card) for f in held], card)
     x = to_tensor(held[0], card)
     t32, t8 = single_thread_ms(args.model, x), single_thread_ms(dst, x)
-    print(f"{dst}: max abs diff vs fp32 {diff['max_abs']:.1f}, mean {diff['mean_abs']:.2f} (0-255, {len(held)} "
+    print(f"{dst}: max abs diff vs fp32 {diff['max_abs']:.1f}, mean {diff['mean_abs']:.2f} "
+          f"(0-255, {len(held)} "
           f"held-out frames at {w}x{h}); single thread {t32:.2f} ms fp32 -> {t8:.2f} ms int8 "
           f"({(1 - t8 / t32) * 100:+.0f}% time saved)")
     return 0

@@ -156,9 +156,11 @@ def _shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """
     pw, ph = size
     img = rgb
-    while (img.shape[1] % 2 == 0 and img.shape[0] % 2 == 0 and img.shape[1] >= 2 * pw and img.shape[0] >= 2 * ph
-           and (img.shape[1], img.shape[0]) != (2 * pw, 2 * ph)):
-        img = cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
+    while True:
+        h, w = img.shape[:2]
+        if w % 2 or h % 2 or w < 2 * pw or h < 2 * ph or (w, h) == (2 * pw, 2 * ph):
+            break
+        img = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     return cv2.resize(img, (pw, ph), interpolation=cv2.INTER_AREA)
 
 

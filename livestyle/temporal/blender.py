@@ -109,8 +109,8 @@ class TemporalBlender:
 
     def reset_motion(self) -> None:
         """Forget the input side only. The next ``estimate_motion`` returns None, so the next ``blend`` starts
-        afresh from its frame: enough for a reset, and it leaves ``blend``'s state to the thread that blends (the
-        pipeline may estimate motion on another thread, a frame ahead)."""
+        afresh from its frame: enough for a reset, and it leaves ``blend``'s state to the thread that blends
+        (the pipeline may estimate motion on another thread, a frame ahead)."""
         self._prev_gray = None
         self._prev_flow = None
 
@@ -150,7 +150,7 @@ class TemporalBlender:
         if residual > self.config.scene_cut and (consistent is None or float(consistent.mean()) < CUT_CONSISTENT):
             self.cuts += 1
             log.debug("scene cut (residual %.1f grey levels): temporal state reset", residual)
-            self._prev_flow = None  # no motion: the next blend starts afresh (its state is the blending thread's)
+            self._prev_flow = None  # motion None: the next blend starts afresh (its state is the blender's)
             return None
         conf = photometric_confidence(gray, warped, self.config.photo_sigma)
         if self.config.still_gain > 1.0:
