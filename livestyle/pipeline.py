@@ -389,7 +389,7 @@ class Pipeline:
         return self._placed
 
     def _reset_blender(self) -> None:
-        """Forget the past, from the motion side: only the blender's input side when it can (``reset_motion``),
+        """Forget the past, from the motion side: only the blender's input side if it can (``reset_motion``),
         so a flow estimated a frame ahead on the inference thread never clears the previous output that the
         output thread's next blend still needs (after a reset the motion is None: the blend restarts)."""
         if self._blending and self.blender is not None:
