@@ -47,3 +47,11 @@ def test_saturation_the_photo_explains_and_tiny_specks_do_not_count() -> None:
 def test_sizes_must_match() -> None:
     with pytest.raises(ValueError):
         find_blobs(_photo(), _photo(60, 80))
+
+
+def test_pure_colour_blob_far_from_the_photo_is_found() -> None:
+    photo = _photo()
+    out = photo.copy()
+    cv2.circle(out, (120, 60), 12, (255, 255, 0), -1)     # saturated yellow on a grey-ish light area
+    r = find_blobs(out, photo)
+    assert r.count == 1 and r.colour_area > 0 and r.white_area == r.black_area == 0
