@@ -58,7 +58,7 @@ for NAME in $NAMES; do
     init=""
     if [ "$INIT" = 1 ] && [ -f "models/$NAME.onnx" ]; then init="--init models/$NAME.onnx"; fi
     style_path="$DATA/styles/$file.jpg"
-    "$PY" -m tools.train --style "$style_path" --out "$RUNS/$NAME" $ARGS $COMMON $init \
+    "$PY" -m tools.train --style "$style_path" --out "$RUNS/$NAME" $COMMON $ARGS $init \
         >"$RUNS/$NAME.out" 2>&1 &
     pids+=($!)
 done
