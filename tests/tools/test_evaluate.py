@@ -97,13 +97,19 @@ def test_gatys_reference_is_cached_and_lowers_the_loss(spec, tmp_path, monkeypat
     assert ev.gatys_key(other, style, photo, 6) != ev.gatys_key(spec, style, photo, 6)
 
 
-def test_evaluate_model_end_to_end_and_card_metrics(tiny_card, tmp_path):
+def _photos_and_clip(tmp_path):
+    """Two small photo files and a three-frame panning clip, the inputs of an end-to-end evaluation."""
     photos = []
     for i in range(2):
         p = tmp_path / f"p{i}.png"
         cv2.imwrite(str(p), _img(10 + i, 30, 44))
         photos.append(str(p))
     frames = [np.roll(_img(20, 32, 48), 2 * t, axis=1) for t in range(3)]
+    return photos, frames
+
+
+def test_evaluate_model_end_to_end_and_card_metrics(tiny_card, tmp_path):
+    photos, frames = _photos_and_clip(tmp_path)
     settings = ev.EvalSettings(size=40, photos=tuple(photos), gatys_photos=tuple(photos[:1]), gatys_iters=3)
     card = load_card(tiny_card)
     r = ev.evaluate_model(card, settings, cache_dir=tmp_path / "cache", clip=(frames, None), log=lambda m: None)
@@ -176,12 +182,7 @@ def test_eval_path_is_checked_and_product_path_runs_like_the_cli(tiny_card):
 
 
 def test_gatys_refs_from_card_metrics_give_the_same_ratio(tiny_card, tmp_path):
-    photos = []
-    for i in range(2):
-        p = tmp_path / f"p{i}.png"
-        cv2.imwrite(str(p), _img(10 + i, 30, 44))
-        photos.append(str(p))
-    frames = [np.roll(_img(20, 32, 48), 2 * t, axis=1) for t in range(3)]
+    photos, frames = _photos_and_clip(tmp_path)
     settings = ev.EvalSettings(size=40, photos=tuple(photos), gatys_photos=tuple(photos), gatys_iters=3)
     card = load_card(tiny_card)
     r = ev.evaluate_model(card, settings, cache_dir=tmp_path / "cache", clip=(frames, None), log=lambda m: None)
