@@ -2,9 +2,10 @@
 
 A fast network whose sigmoid output saturated paints flat white blobs or black holes that are not in the photo
 (the first ``udnie-full`` and ``the_scream-full``) or pure-colour spots (``great_wave-full``'s yellow). Such a region
-is a connected patch of near-white pixels where the photo is dark, of near-black pixels where the photo is light,
-or of pixels saturated to a pure colour far from the photo's. Bright areas painted white and dark ones painted
-black are the photo's own and are not counted.
+is a connected patch of near-white pixels where the photo is not whitish (its darkest channel below 180: dark, or
+light but coloured or grey, e.g. ``water_lilies-full``'s white patches on flowers and faces), of near-black pixels
+where the photo is light, or of pixels saturated to a pure colour far from the photo's. White, light-grey and pale
+areas painted white, and dark ones painted black, are the photo's own and are not counted.
 """
 
 from __future__ import annotations
@@ -41,14 +42,16 @@ def _regions(mask: np.ndarray, min_area: int) -> list[int]:
 
 
 def find_blobs(output: np.ndarray, photo: np.ndarray, *, bright: int = 245, dark: int = 10, mid: int = 128,
-               min_area: float = 0.0005, colour_margin: int = 64) -> BlobReport:
-    """Near-white regions of ``output`` (RGB uint8) where the ``photo`` (same size) is dark, and near-black ones
-    where it is light: saturation the photo does not explain.
+               whitish: int = 180, min_area: float = 0.0005, colour_margin: int = 64) -> BlobReport:
+    """Near-white regions of ``output`` (RGB uint8) where the ``photo`` (same size) is not whitish, and near-black
+    ones where it is light: saturation the photo does not explain.
 
-    Near-white: every channel >= ``bright``; near-black: every channel <= ``dark``; the photo is dark / light where
-    its luma (BT.601) is below / at least ``mid``. A bright sky painted white or a black coat painted black is the
-    photo's own; white bubbles on dark hair (the first udnie-full: photo luma 27-84 under its white pixels) or black
-    holes in a lit cheek (the first the_scream-full: median photo luma 214 under its black pixels) are not.
+    Near-white: every channel >= ``bright``, counted where the photo's darkest channel is below ``whitish`` (so
+    every dark pixel, and light ones that are coloured or mid-grey); near-black: every channel <= ``dark``, counted
+    where the photo's luma (BT.601) is at least ``mid``. A white wall or a pale sky painted white, or a black coat
+    painted black, is the photo's own; white bubbles on dark hair (the first udnie-full: photo luma 27-84 under its
+    white pixels), white patches on a pink flower or a red jumper (water_lilies-full, udnie-full after 700 steps) or
+    black holes in a lit cheek (the first the_scream-full: median photo luma 214 under its black pixels) are not.
     Third kind: pixels saturated in every channel to a pure colour (e.g. 255, 255, 0) that differs from the photo
     by more than ``2 * colour_margin`` in some channel (the yellow blobs of the first great_wave-full).
     Regions smaller than ``min_area`` of the picture (at least 16 pixels) are ignored.
@@ -57,7 +60,7 @@ def find_blobs(output: np.ndarray, photo: np.ndarray, *, bright: int = 245, dark
         raise ValueError(f"output {output.shape} and photo {photo.shape} differ in size")
     h, w = output.shape[:2]
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
-    white = (output.min(axis=2) >= bright) & (luma < mid)
+    white = (output.min(axis=2) >= bright) & (photo.min(axis=2) < whitish)
     black = (output.max(axis=2) <= dark) & (luma >= mid)
     # Every channel saturated, to a pure primary or secondary (e.g. 255, 255, 0 yellow) the photo is far from.
     hi, lo = output >= bright, output <= dark

@@ -55,3 +55,16 @@ def test_pure_colour_blob_far_from_the_photo_is_found() -> None:
     cv2.circle(out, (120, 60), 12, (255, 255, 0), -1)     # saturated yellow on a grey-ish light area
     r = find_blobs(out, photo)
     assert r.count == 1 and r.colour_area > 0 and r.white_area == r.black_area == 0
+
+
+def test_white_patch_on_a_light_coloured_area_is_found_but_not_on_a_white_one() -> None:
+    """water_lilies-full's white patches: on a light but coloured photo area (pink, luma ~160), not on white."""
+    photo = np.zeros((120, 160, 3), np.uint8)
+    photo[:, :80] = (230, 120, 150)                       # pink flower: light (luma ~157), darkest channel 120
+    photo[:, 80:] = (235, 235, 230)                       # white wall
+    out = np.full_like(photo, 128)
+    cv2.circle(out, (40, 60), 14, (255, 255, 255), -1)
+    cv2.circle(out, (120, 60), 14, (255, 255, 255), -1)
+    r = find_blobs(out, photo)
+    assert r.count == 1 and r.white_area == pytest.approx(np.pi * 14**2 / (120 * 160), rel=0.15)
+    assert flagged([r])
