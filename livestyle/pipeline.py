@@ -63,6 +63,28 @@ def percentile(values: Sequence[float], q: float) -> float:
 STATS_WINDOW = 10_000  # frames whose timings are kept: bounded memory however long a live run lasts
 
 
+def pipelined_cv_threads() -> int | None:
+    """OpenCV threads for the pipelined mode: 1 when its two loop threads already fill the usable cores, else None
+    (keep OpenCV's own choice). ``LIVESTYLE_CV_THREADS`` overrides.
+
+    OpenCV's worker threads only help while a core is idle. With both cores busy they compete with the other loop
+    thread, and waking and spinning them costs CPU of its own: the output-side work of one 640x480 frame took
+    22.9-23.1 ms of process CPU with 1 OpenCV thread and 23.9-28.7 ms with 2, for 2.6 ms less on the calling thread
+    (AMD EPYC 2.6 GHz, 2 vCPUs; docs/BENCHMARKS.md). On a 2-core machine that runs at its limit the total is what
+    counts.
+    """
+    import os
+
+    env = os.environ.get("LIVESTYLE_CV_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cores = os.cpu_count() or 1
+    return 1 if cores <= 2 else None
+
+
 @dataclass
 class RunStats:
     """What a run measured. ``stages`` and ``latencies_ms`` hold one value per counted frame (after warm-up), for
@@ -511,6 +533,18 @@ class Pipeline:
         reads them inline. ``prefetch`` adds a read-ahead thread for finite sources whose decoding is costly
         (``stylize``), trading one frame period of latency for throughput.
         """
+        import cv2
+
+        cv_threads, cv_before = pipelined_cv_threads(), cv2.getNumThreads()
+        if cv_threads is not None:
+            cv2.setNumThreads(cv_threads)
+        try:
+            self._run_pipelined_loops()
+        finally:
+            if cv_threads is not None:
+                cv2.setNumThreads(cv_before)
+
+    def _run_pipelined_loops(self) -> None:
         live = bool(getattr(self.source, "is_live", False))
         prefetch = self.prefetch and not live
         stop = self._stopping

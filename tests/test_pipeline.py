@@ -438,3 +438,32 @@ def test_a_cut_seen_a_frame_ahead_does_not_unblend_the_frame_before(fixtures_dir
     assert blenders[False].cuts == blenders[True].cuts == 1
     assert len(outs[True]) == len(frames)
     assert all(np.array_equal(a, b) for a, b in zip(outs[False], outs[True]))
+
+
+def test_opencv_runs_single_threaded_when_the_pipeline_fills_two_cores(monkeypatch) -> None:
+    import os
+
+    import cv2
+
+    from livestyle.pipeline import pipelined_cv_threads
+
+    monkeypatch.delenv("LIVESTYLE_CV_THREADS", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert pipelined_cv_threads() == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert pipelined_cv_threads() is None  # spare cores: OpenCV keeps its own choice
+    monkeypatch.setenv("LIVESTYLE_CV_THREADS", "3")
+    assert pipelined_cv_threads() == 3
+
+    seen = []
+
+    class CvSink(FakeSink):
+        def write(self, frame):
+            seen.append(cv2.getNumThreads())
+            super().write(frame)
+
+    monkeypatch.setenv("LIVESTYLE_CV_THREADS", "1")
+    before = cv2.getNumThreads()
+    Pipeline(FakeSource(4), [FakeStylizer()], [CvSink()], pipelined=True).run()
+    assert seen and set(seen) == {1}
+    assert cv2.getNumThreads() == before  # restored for whatever runs next in the process

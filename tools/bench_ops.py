@@ -87,12 +87,46 @@ def measure(size: tuple[int, int], model: str, runs: int) -> dict[str, dict[str,
     return {name: thread_cpu_ms(fn, runs) for name, fn in ops.items()}
 
 
+def ort_profile(size: tuple[int, int], model: str, runs: int) -> dict[str, float]:
+    """ONNX Runtime's own per-operator time (ms per run, summed by operator type) of the model at the processing
+    size the stylizer picks for ``size``, one intra-op thread as the pipeline runs it. Says where inference time
+    goes on a CPU: convolutions, or the reflection pads, NCHWc reorders and instance norms between them."""
+    import collections
+    import tempfile
+
+    import onnxruntime as ort
+
+    from livestyle.stylize import Stylizer, find_model
+    from livestyle.stylize.session import session_options
+
+    card = find_model(model)
+    st = Stylizer(card, device="cpu", threads=1)
+    x = st.preprocess(np.zeros((size[1], size[0], 3), np.uint8))
+    so = session_options(1)
+    so.enable_profiling = True
+    with tempfile.TemporaryDirectory() as tmp:
+        so.profile_file_prefix = str(Path(tmp) / "ort")
+        sess = ort.InferenceSession(str(card.verify("fp32")), so, providers=["CPUExecutionProvider"])
+        name = sess.get_inputs()[0].name
+        sess.run(None, {name: x})
+        for _ in range(runs):
+            sess.run(None, {name: x})
+        events = json.loads(Path(sess.end_profiling()).read_text())
+    by_op: dict[str, float] = collections.defaultdict(float)
+    for e in events:
+        if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time"):
+            by_op[e["args"]["op_name"]] += e["dur"] / 1e3 / (runs + 1)
+    return {k: round(v, 3) for k, v in sorted(by_op.items(), key=lambda kv: -kv[1])}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--size", default="640x480", help="frame size WxH (default 640x480)")
     p.add_argument("--model", default="starry_night-lite", help="bundled model (default starry_night-lite)")
     p.add_argument("--runs", type=int, default=30, help="timed calls per operation (default 30)")
     p.add_argument("--json", type=Path, help="write the figures as JSON")
+    p.add_argument("--ort-profile", action="store_true",
+                   help="also print ONNX Runtime's per-operator time for the model (where inference time goes)")
     a = p.parse_args(argv)
     try:
         w, h = (int(v) for v in a.size.lower().split("x"))
@@ -100,6 +134,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"--size {a.size!r}: use WxH, e.g. 640x480")
     cv2.setNumThreads(1)
     from livestyle.bench import machine_info
+    from livestyle.memory import keep_freed_buffers
+
+    keep_freed_buffers()  # as the pipeline runs: freed frame buffers are reused, not page-faulted in again
 
     info = machine_info()
     rows = measure((w, h), a.model, max(3, a.runs))
@@ -108,9 +145,17 @@ def main(argv: list[str] | None = None) -> int:
           + f", load average {os.getloadavg()[0]:.2f}; thread CPU ms, min / median of {a.runs}")
     for name, r in rows.items():
         print(f"  {name:32s} {r['min_ms']:8.2f} {r['median_ms']:8.2f}")
+    data = {"size": [w, h], "machine": info, "ops": rows}
+    if a.ort_profile:
+        prof = ort_profile((w, h), a.model, max(3, a.runs))
+        total = sum(prof.values()) or 1.0
+        print(f"ONNX Runtime per operator type, ms per run (sum {total:.2f} ms):")
+        for op, ms in prof.items():
+            print(f"  {op:32s} {ms:8.3f} {100 * ms / total:5.1f}%")
+        data["ort_profile_ms"] = prof
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps({"size": [w, h], "machine": info, "ops": rows}, indent=2, default=str) + "\n")
+        a.json.write_text(json.dumps(data, indent=2, default=str) + "\n")
     return 0
 
 

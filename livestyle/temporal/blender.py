@@ -35,6 +35,8 @@ class TemporalConfig:
     flow_width: width of the grey frames the flow runs on; flow_preset: DIS preset ("fine": see flow.py);
     flow_prior: start DIS, region by region, from the previous flow, a pan's global shift or no motion, whichever
     fits best (large motion); fb_check: forward-backward consistency (a second flow; off saves ~40% of flow time);
+    fb_scale: the finest DIS pyramid level of that second flow (0 = the flow frame itself, 2 = a quarter of its
+    width); it only feeds the consistency mask, which is checked at half size anyway;
     photo_sigma: grey-level scale of the photometric confidence; scene_cut: mean motion-compensated grey
     difference above which the state resets, if (with fb_check) the flow is also mostly inconsistent (a cut, not
     a fast pan); interpolation: remap of the previous output ("cubic" keeps
@@ -55,6 +57,8 @@ class TemporalConfig:
     flow_preset: str = "fine"
     flow_prior: bool = True
     fb_check: bool = True
+    fb_scale: int = 1
+    fb_stride: int = 5
     photo_sigma: float = 25.0
     scene_cut: float = 20.0
     interpolation: str = "cubic"
@@ -77,6 +81,8 @@ class TemporalConfig:
             raise ConfigError("temporal photo_sigma, scene_cut and noise_level must be > 0, still_px >= 0")
         if not 1.0 <= self.max_detail_gain <= 4.0:
             raise ConfigError(f"temporal max_detail_gain {self.max_detail_gain} is out of range: use 1 to 4")
+        if not 0 <= self.fb_scale <= 3:
+            raise ConfigError(f"temporal fb_scale {self.fb_scale} is out of range: use 0 to 3")
         if not 1.0 <= self.still_gain <= 2.0:
             raise ConfigError(f"temporal still_gain {self.still_gain} is out of range: use 1 (off) to 2")
 
@@ -97,6 +103,8 @@ class TemporalBlender:
     def __init__(self, config: TemporalConfig | None = None) -> None:
         self.config = config or TemporalConfig()
         self._flow = DISFlow(self.config.flow_preset)
+        self._flow_check = DISFlow(self.config.flow_preset, finest_scale=self.config.fb_scale,
+                                   patch_stride=self.config.fb_stride)
         self._prev_gray: np.ndarray | None = None
         self._prev_output: np.ndarray | None = None
         self._prev_flow: np.ndarray | None = None
@@ -142,7 +150,7 @@ class TemporalBlender:
         residual = float(diff.mean())
         consistent = None
         if self.config.fb_check:
-            flow_fw = self._flow(prev, gray, None if init is None else -init)
+            flow_fw = self._flow_check(prev, gray, None if init is None else -init)
             cv2.subtract(flow_fw, flow_fw, dst=flow_fw, mask=unchanged)
             consistent = fb_consistency(flow_bw, flow_fw, half=True)
         # A cut leaves a large residual *and* a flow that does not agree with itself forward and backward; a fast

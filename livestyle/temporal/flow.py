@@ -39,12 +39,21 @@ def small_gray(rgb: np.ndarray, width: int) -> np.ndarray:
 class DISFlow:
     """A reusable DIS flow estimator (one per blender: the OpenCV object is not shared across threads)."""
 
-    def __init__(self, preset: str = "ultrafast") -> None:
+    def __init__(self, preset: str = "ultrafast", finest_scale: int | None = None,
+                 patch_stride: int | None = None) -> None:
+        """``finest_scale``: the finest pyramid level DIS computes (0 = the input's own size, each level halves),
+        overriding the preset's; the flow is then upsampled from that level. ``patch_stride``: pixels between
+        patches, overriding the preset's (larger is cheaper and coarser)."""
         if preset not in PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}: use one of {', '.join(PRESETS)}")
         self.preset = preset
         self._dis = cv2.DISOpticalFlow_create(PRESETS[preset])
-        for name, value in _TUNING.get(preset, {}).items():
+        tuning = dict(_TUNING.get(preset, {}))
+        if finest_scale is not None:
+            tuning["FinestScale"] = int(finest_scale)
+        if patch_stride:
+            tuning["PatchStride"] = int(patch_stride)
+        for name, value in tuning.items():
             getattr(self._dis, f"set{name}")(value)
 
     def __call__(self, src: np.ndarray, dst: np.ndarray, init: np.ndarray | None = None) -> np.ndarray:

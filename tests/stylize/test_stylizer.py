@@ -173,3 +173,21 @@ def test_shrink_halves_first_and_stays_a_box_average() -> None:
     assert np.array_equal(_shrink(half, (320, 240)), direct)
     odd = img[:481, :641]
     assert np.array_equal(_shrink(odd, (200, 150)), cv2.resize(odd, (200, 150), interpolation=cv2.INTER_AREA))
+
+
+@pytest.mark.parametrize("chw,bgr", [(True, False), (True, True), (False, False), (False, True)])
+def test_to_rgb8_matches_the_numpy_reference(chw: bool, bgr: bool) -> None:
+    from livestyle.stylize.stylizer import to_rgb8
+
+    rng = np.random.default_rng(5)
+    hwc = (rng.random((37, 51, 3)) * 1.4 - 0.2).astype(np.float32)  # some values saturate at both ends
+    t = np.ascontiguousarray(hwc.transpose(2, 0, 1)) if chw else hwc
+    keep = t.copy()
+    out = to_rgb8(t, 255.0, 0.0, chw=chw, bgr=bgr)
+    ref = np.clip(np.floor(hwc * 255.0 + 0.5), 0, 255).astype(np.uint8)
+    if bgr:
+        ref = ref[..., ::-1]
+    assert out.shape == (37, 51, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+    diff = np.abs(out.astype(int) - ref)
+    assert diff.max() <= 1 and (diff > 0).mean() < 1e-3  # only exact .5 ties may round the other way
+    assert np.array_equal(t, keep)  # the caller's tensor is untouched

@@ -146,3 +146,16 @@ def test_metrics_basics() -> None:
     assert warping_error([img, moved], [img, moved]) < 2e-3  # flows computed from the inputs
     assert flicker([img, img, img]) == 0.0
     assert detail(np.full((20, 20, 3), 7, np.uint8)) == 0.0 and detail(img) > 0
+
+
+def test_the_consistency_flow_runs_on_a_coarser_level_and_still_finds_a_translation() -> None:
+    img = texture(seed=1)
+    cur = np.roll(img, 4, axis=1)
+    coarse = DISFlow("fine", finest_scale=2)
+    assert coarse._dis.getFinestScale() == 2 and DISFlow("fine")._dis.getFinestScale() == 1
+    flow = coarse(small_gray(cur, W), small_gray(img, W))
+    inner = flow[20:-20, 20:-20]
+    assert abs(float(np.median(inner[..., 0])) + 4) < 0.3 and abs(float(np.median(inner[..., 1]))) < 0.3
+    assert TemporalBlender(TemporalConfig(fb_scale=1))._flow_check._dis.getFinestScale() == 1
+    with pytest.raises(ConfigError):
+        TemporalConfig(fb_scale=5)

@@ -24,3 +24,10 @@ def test_bad_size_is_one_line_and_exit_2(capsys) -> None:
     with pytest.raises(SystemExit) as exc:
         bench_ops.main(["--size", "big"])
     assert exc.value.code == 2 and "--size" in capsys.readouterr().err
+
+
+def test_ort_profile_splits_inference_by_operator(tmp_path) -> None:
+    out = tmp_path / "ops.json"
+    assert bench_ops.main(["--size", "160x120", "--runs", "3", "--ort-profile", "--json", str(out)]) == 0
+    prof = json.loads(out.read_text())["ort_profile_ms"]
+    assert prof["Conv"] > 0 and all(v >= 0 for v in prof.values())
