@@ -64,14 +64,14 @@ STATS_WINDOW = 10_000  # frames whose timings are kept: bounded memory however l
 
 
 def pipelined_cv_threads() -> int | None:
-    """OpenCV threads for the pipelined mode: 1 when its two loop threads already fill the usable cores, else None
-    (keep OpenCV's own choice). ``LIVESTYLE_CV_THREADS`` overrides.
+    """OpenCV threads for the pipelined mode: 1 when its two loop threads already fill the usable cores, else
+    None (keep OpenCV's own choice). ``LIVESTYLE_CV_THREADS`` overrides.
 
-    OpenCV's worker threads only help while a core is idle. With both cores busy they compete with the other loop
-    thread, and waking and spinning them costs CPU of its own: the output-side work of one 640x480 frame took
-    22.9-23.1 ms of process CPU with 1 OpenCV thread and 23.9-28.7 ms with 2, for 2.6 ms less on the calling thread
-    (AMD EPYC 2.6 GHz, 2 vCPUs; docs/BENCHMARKS.md). On a 2-core machine that runs at its limit the total is what
-    counts.
+    OpenCV's worker threads only help while a core is idle. With both cores busy they compete with the other
+    loop thread, and waking and spinning them costs CPU of its own: the output-side work of one 640x480 frame
+    took 22.9-23.1 ms of process CPU with 1 OpenCV thread and 23.9-28.7 ms with 2, for 2.6 ms less on the
+    calling thread (AMD EPYC 2.6 GHz, 2 vCPUs; docs/BENCHMARKS.md). On a 2-core machine that runs at its limit
+    the total is what counts.
     """
     import os
 

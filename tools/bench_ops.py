@@ -84,13 +84,37 @@ def measure(size: tuple[int, int], model: str, runs: int) -> dict[str, dict[str,
         "blend: cv2.blendLinear": lambda: cv2.blendLinear(warped, stylized[1], c, one_minus_c),
         "blend: restore_detail": lambda: restore_detail(mixed, stylized[1], moving),
     }
-    return {name: thread_cpu_ms(fn, runs) for name, fn in ops.items()}
+    rows = {name: thread_cpu_ms(fn, runs) for name, fn in ops.items()}
+    rows["frame total (capture to blend)"] = thread_cpu_ms(_whole_frame(size, st), runs)
+    return rows
+
+
+def _whole_frame(size: tuple[int, int], st: object) -> Callable[[], object]:
+    """One live frame end to end in one thread: a fresh synth frame, the stylizer, the flow and the blend.
+
+    Its CPU time is the total a frame costs, which bounds the rate of a machine whose cores are all busy:
+    about ``1000 * cores / total_ms`` FPS at best (two cores at 30 FPS need a total under ~66 ms, less the
+    hand-offs).
+    """
+    from livestyle.capture.synth import SynthSource
+    from livestyle.temporal import TemporalBlender
+
+    src, blender = SynthSource(*size), TemporalBlender()
+
+    def frame() -> object:
+        f = src.read().image
+        return blender.blend(st.postprocess(st.infer(st.preprocess(f)), like=f), blender.estimate_motion(f))
+
+    for _ in range(3):  # past the first frames, which have no motion to blend with
+        frame()
+    return frame
 
 
 def ort_profile(size: tuple[int, int], model: str, runs: int) -> dict[str, float]:
-    """ONNX Runtime's own per-operator time (ms per run, summed by operator type) of the model at the processing
-    size the stylizer picks for ``size``, one intra-op thread as the pipeline runs it. Says where inference time
-    goes on a CPU: convolutions, or the reflection pads, NCHWc reorders and instance norms between them."""
+    """ONNX Runtime's own per-operator time (ms per run, summed by operator type) of the model at the
+    processing size the stylizer picks for ``size``, one intra-op thread as the pipeline runs it. Says where
+    inference time goes on a CPU: convolutions, or the reflection pads, NCHWc reorders and instance norms
+    between them."""
     import collections
     import tempfile
 
@@ -126,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=30, help="timed calls per operation (default 30)")
     p.add_argument("--json", type=Path, help="write the figures as JSON")
     p.add_argument("--ort-profile", action="store_true",
-                   help="also print ONNX Runtime's per-operator time for the model (where inference time goes)")
+                   help="also print ONNX Runtime's per-operator time for the model (where inference goes)")
     a = p.parse_args(argv)
     try:
         w, h = (int(v) for v in a.size.lower().split("x"))

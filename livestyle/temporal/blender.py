@@ -35,8 +35,9 @@ class TemporalConfig:
     flow_width: width of the grey frames the flow runs on; flow_preset: DIS preset ("fine": see flow.py);
     flow_prior: start DIS, region by region, from the previous flow, a pan's global shift or no motion, whichever
     fits best (large motion); fb_check: forward-backward consistency (a second flow; off saves ~40% of flow time);
-    fb_scale: the finest DIS pyramid level of that second flow (0 = the flow frame itself, 2 = a quarter of its
-    width); it only feeds the consistency mask, which is checked at half size anyway;
+    fb_scale: the finest DIS pyramid level of that second flow (0 = the flow frame itself, 2 = a quarter of
+    its width) and fb_stride: its patch spacing; both coarser is cheaper but loosens the consistency mask
+    (warping error +14 to +39%, docs/TEMPORAL.md), so the defaults are the first flow's;
     photo_sigma: grey-level scale of the photometric confidence; scene_cut: mean motion-compensated grey
     difference above which the state resets, if (with fb_check) the flow is also mostly inconsistent (a cut, not
     a fast pan); interpolation: remap of the previous output ("cubic" keeps
@@ -83,6 +84,8 @@ class TemporalConfig:
             raise ConfigError(f"temporal max_detail_gain {self.max_detail_gain} is out of range: use 1 to 4")
         if not 0 <= self.fb_scale <= 3:
             raise ConfigError(f"temporal fb_scale {self.fb_scale} is out of range: use 0 to 3")
+        if not 1 <= self.fb_stride <= 16:
+            raise ConfigError(f"temporal fb_stride {self.fb_stride} is out of range: use 1 to 16 (pixels)")
         if not 1.0 <= self.still_gain <= 2.0:
             raise ConfigError(f"temporal still_gain {self.still_gain} is out of range: use 1 (off) to 2")
 

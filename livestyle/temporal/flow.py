@@ -41,9 +41,9 @@ class DISFlow:
 
     def __init__(self, preset: str = "ultrafast", finest_scale: int | None = None,
                  patch_stride: int | None = None) -> None:
-        """``finest_scale``: the finest pyramid level DIS computes (0 = the input's own size, each level halves),
-        overriding the preset's; the flow is then upsampled from that level. ``patch_stride``: pixels between
-        patches, overriding the preset's (larger is cheaper and coarser)."""
+        """``finest_scale``: the finest pyramid level DIS computes (0 = the input's own size, each level
+        halves), overriding the preset's; the flow is then upsampled from that level. ``patch_stride``: pixels
+        between patches, overriding the preset's (larger is cheaper and coarser)."""
         if preset not in PRESETS:
             raise ValueError(f"unknown DIS preset {preset!r}: use one of {', '.join(PRESETS)}")
         self.preset = preset

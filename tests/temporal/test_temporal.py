@@ -159,3 +159,6 @@ def test_the_consistency_flow_runs_on_a_coarser_level_and_still_finds_a_translat
     assert TemporalBlender(TemporalConfig(fb_scale=1))._flow_check._dis.getFinestScale() == 1
     with pytest.raises(ConfigError):
         TemporalConfig(fb_scale=5)
+    with pytest.raises(ConfigError):
+        TemporalConfig(fb_stride=0)
+    assert TemporalBlender(TemporalConfig(fb_stride=7))._flow_check._dis.getPatchStride() == 7

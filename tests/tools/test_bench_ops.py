@@ -13,7 +13,7 @@ def test_every_op_is_timed_and_written(tmp_path) -> None:
     data = json.loads(out.read_text())
     ops = data["ops"]
     for name in ("inference", "postprocess: guided upsample", "flow (estimate_motion)", "blend (whole)",
-                 "blend: warp cubic", "blend: warp linear"):
+                 "blend: warp cubic", "blend: warp linear", "frame total (capture to blend)"):
         assert 0 < ops[name]["min_ms"] <= ops[name]["median_ms"]
     assert data["size"] == [400, 300] and data["machine"]["cpu"]
 
