@@ -24,7 +24,9 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from livestyle.temporal import TemporalBlender, TemporalConfig  # noqa: E402
-from livestyle.temporal.metrics import detail, flicker, reference_flows, warping_error  # noqa: E402
+from livestyle.temporal.metrics import (  # noqa: E402
+    chroma_detail, detail, flicker, reference_flows, warping_error,
+)
 
 DATA = Path(os.environ.get("LIVESTYLE_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 CLIPS = ["davis/blackswan", "davis/car-roundabout", "intel/one-by-one-person-detection.mp4"]
@@ -117,6 +119,8 @@ def evaluate(clip: str, frames: list[np.ndarray], stylize_factory, cfg: Temporal
         "warp_err_blended": warping_error(bl[skip:], refs[skip:]),
         "detail_per_frame": float(np.mean([detail(o) for o in per[skip:]])),
         "detail_blended": float(np.mean([detail(o) for o in bl[skip:]])),
+        "chroma_detail_per_frame": float(np.mean([chroma_detail(o) for o in per[skip:]])),
+        "chroma_detail_blended": float(np.mean([chroma_detail(o) for o in bl[skip:]])),
         "flicker_per_frame": flicker(per[skip:]), "flicker_blended": flicker(bl[skip:]),
         **times,
     }
@@ -250,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
         results.append(r)
         print(f"{clip:42s} warp {r['warp_err_per_frame']*1e3:7.3f} -> {r['warp_err_blended']*1e3:7.3f} e-3 "
               f"(x{r['warp_ratio']:.3f})  detail {r['detail_per_frame']:6.2f} -> {r['detail_blended']:6.2f} "
-              f"(x{r['detail_ratio']:.3f})  flicker {r['flicker_per_frame']:5.2f} -> {r['flicker_blended']:5.2f}"
-              f"  flow {r['flow_ms']:.1f} ms blend {r['blend_ms']:.1f} ms", flush=True)
+              f"(x{r['detail_ratio']:.3f})  colour detail {r['chroma_detail_per_frame']:5.2f} -> "
+              f"{r['chroma_detail_blended']:5.2f}  flicker {r['flicker_per_frame']:5.2f} -> "
+              f"{r['flicker_blended']:5.2f}  flow {r['flow_ms']:.1f} ms blend {r['blend_ms']:.1f} ms", flush=True)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0

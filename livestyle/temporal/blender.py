@@ -49,7 +49,8 @@ class TemporalConfig:
     keep_detail/max_detail_gain: averaging two frames whose fine strokes do not line up (style networks
     redraw them a little differently every frame) lowers their contrast; this restores the local
     high-frequency energy of the blend to that of the fresh stylized frame, amplifying the blended (so
-    temporally stable) detail by at most ``max_detail_gain`` (a variance-preserving blend).
+    temporally stable) detail by at most ``max_detail_gain`` (a variance-preserving blend). detail_luma: restore
+    the grey band only (1.1 ms less at 640x480, same grey detail, but colour detail -46%: docs/BENCHMARKS.md).
     """
 
     enabled: bool = True
@@ -68,6 +69,7 @@ class TemporalConfig:
     noise_level: float = 2.0
     keep_detail: bool = True
     max_detail_gain: float = 1.8
+    detail_luma: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.strength < 1.0:
@@ -193,7 +195,8 @@ class TemporalBlender:
             # Only where the scene moves: on still pixels the detail lost by averaging is amplified sensor noise.
             moving = cv2.magnitude(*cv2.split(motion.flow)) * np.float32(W / motion.flow.shape[1])
             np.clip(moving, 0.0, 1.0, out=moving)
-            out = restore_detail(out, stylized_rgb, moving, self.config.max_detail_gain)
+            out = restore_detail(out, stylized_rgb, moving, self.config.max_detail_gain,
+                                 luma_only=self.config.detail_luma)
         self._prev_output = out
         return out
 
@@ -201,27 +204,37 @@ class TemporalBlender:
         return self.blend(stylized_rgb, self.estimate_motion(frame_rgb))
 
 
-def _high_band_energy(rgb: np.ndarray, small: tuple[int, int]) -> np.ndarray:
+def _high_band(rgb: np.ndarray, small: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     # grey, blur and high band in 8/16-bit integers: one full-size float array (the squared band) instead of four
     g = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     hp = cv2.subtract(g, cv2.GaussianBlur(g, (5, 5), 1.0), dtype=cv2.CV_16S)
-    return cv2.resize(cv2.multiply(hp, hp, dtype=cv2.CV_32F), small, interpolation=cv2.INTER_AREA)  # local energy
+    energy = cv2.resize(cv2.multiply(hp, hp, dtype=cv2.CV_32F), small, interpolation=cv2.INTER_AREA)
+    return energy, hp  # local energy at ``small``, the grey high band at full size
+
+
+def _high_band_energy(rgb: np.ndarray, small: tuple[int, int]) -> np.ndarray:
+    return _high_band(rgb, small)[0]
 
 
 def restore_detail(blended: np.ndarray, reference: np.ndarray, weight: np.ndarray,
-                   max_gain: float = 1.8) -> np.ndarray:
+                   max_gain: float = 1.8, luma_only: bool = False) -> np.ndarray:
     """Scale the fine band of ``blended`` so its local energy matches ``reference`` (gain 1..max_gain).
 
     Works on grey energy at the resolution of ``weight`` (h x w in [0, 1], how much of the gain to apply),
-    then one unsharp step at full size: ``out = blended + (g - 1) * (blended - blur(blended))``.
+    then one unsharp step at full size: ``out = blended + (g - 1) * (blended - blur(blended))``. ``luma_only``
+    adds the grey band to the three channels instead: the same grey result without a colour blur and blend.
     """
     small = (weight.shape[1], weight.shape[0])
     e_ref = _high_band_energy(reference, small)
-    e_out = _high_band_energy(blended, small)
+    e_out, hp = _high_band(blended, small)
     gain = np.sqrt((e_ref + 1.0) / (e_out + 1.0))
     np.clip(gain, 1.0, max_gain, out=gain)
     gain = 1.0 + (gain - 1.0) * weight
     H, W = blended.shape[:2]
+    if luma_only:
+        k = cv2.resize(gain - np.float32(1.0), (W, H), interpolation=cv2.INTER_LINEAR)
+        d = cv2.multiply(hp, k, dtype=cv2.CV_32F)
+        return cv2.add(blended, cv2.cvtColor(d, cv2.COLOR_GRAY2RGB), dtype=cv2.CV_8U)
     g = cv2.resize(gain, (W, H), interpolation=cv2.INTER_LINEAR)
     soft = cv2.GaussianBlur(blended, (5, 5), 1.0)
     return cv2.blendLinear(blended, soft, g, 1.0 - g)  # weights sum to 1; saturates to 0..255

@@ -67,6 +67,13 @@ def detail(image: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(gray.astype(np.float32), cv2.CV_32F)).mean())
 
 
+def chroma_detail(image: np.ndarray) -> float:
+    """Colour texture detail: mean |Laplacian| of the Cr and Cb planes. ``detail`` sees only grey, so a change
+    that keeps the grey strokes and blurs their colours shows here and not there."""
+    ycc = cv2.cvtColor(image, cv2.COLOR_RGB2YCrCb).astype(np.float32)
+    return float(np.mean([np.abs(cv2.Laplacian(ycc[..., c], cv2.CV_32F)).mean() for c in (1, 2)]))
+
+
 def flicker(outputs: Sequence[np.ndarray]) -> float:
     """Mean absolute difference between consecutive frames, in grey levels (0..255), all channels."""
     if len(outputs) < 2:

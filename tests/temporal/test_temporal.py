@@ -162,3 +162,32 @@ def test_the_consistency_flow_runs_on_a_coarser_level_and_still_finds_a_translat
     with pytest.raises(ConfigError):
         TemporalConfig(fb_stride=0)
     assert TemporalBlender(TemporalConfig(fb_stride=7))._flow_check._dis.getPatchStride() == 7
+
+
+def test_chroma_detail_sees_colour_that_grey_detail_does_not() -> None:
+    from livestyle.temporal.metrics import chroma_detail
+
+    img = cv2.add(texture(seed=4), np.random.default_rng(4).integers(0, 40, (H, W, 3), dtype=np.uint8))
+    grey = cv2.cvtColor(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    assert chroma_detail(grey) < 0.5 < chroma_detail(img)
+    ycc = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)
+    ycc[..., 1:] = cv2.GaussianBlur(ycc[..., 1:], (7, 7), 2.0)  # colours blurred, grey kept
+    soft = cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB)
+    assert chroma_detail(soft) < 0.7 * chroma_detail(img) and abs(detail(soft) - detail(img)) < 0.1 * detail(img)
+
+
+def test_luma_only_detail_restoration_gives_the_same_grey() -> None:
+    from livestyle.temporal.blender import restore_detail
+
+    ref = texture(seed=6)
+    ref = cv2.add(ref, np.random.default_rng(6).integers(0, 40, ref.shape, dtype=np.uint8))  # fine strokes
+    blurred = cv2.GaussianBlur(ref, (5, 5), 1.2)
+    weight = np.ones((H // 2, W // 2), np.float32)
+    rgb = restore_detail(blurred, ref, weight)
+    luma = restore_detail(blurred, ref, weight, luma_only=True)
+    g_rgb, g_luma = (cv2.cvtColor(x, cv2.COLOR_RGB2GRAY).astype(int) for x in (rgb, luma))
+    assert detail(luma) > 1.2 * detail(blurred)  # it does restore
+    assert np.abs(g_rgb - g_luma).mean() < 0.5 and np.abs(g_rgb - g_luma).max() <= 4
+    grey = cv2.cvtColor(cv2.cvtColor(blurred, cv2.COLOR_RGB2GRAY), cv2.COLOR_GRAY2RGB)
+    out = restore_detail(grey, ref, weight, luma_only=True)
+    assert np.array_equal(out[..., 0], out[..., 1]) and np.array_equal(out[..., 1], out[..., 2])  # grey stays grey
