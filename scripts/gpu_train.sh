@@ -54,7 +54,7 @@ for NAME in $NAMES; do
     style=${NAME%-*}; variant=${NAME##*-}
     file=${STYLE_FILE[$style]:-}
     [ -n "$file" ] || { echo "unknown style in $NAME" >>"$LOG"; continue; }
-    if [ "$variant" = lite ]; then ARGS="--arch lite --train-scale 0.5 --temporal-weight 80"; else ARGS="--arch full"; fi
+    if [ "$variant" = lite ]; then ARGS="--arch lite --train-scale 0.5 --temporal-weight 250"; else ARGS="--arch full"; fi
     init=""
     if [ "$INIT" = 1 ] && [ -f "models/$NAME.onnx" ]; then init="--init models/$NAME.onnx"; fi
     style_path="$DATA/styles/$file.jpg"

@@ -11,7 +11,7 @@
 # and round), ROUNDS (default 1), NAMES ("starry_night-lite udnie-full ..." in the order to train; default: the six
 # lite models then the six full ones), THREADS (torch threads), INIT=1 to start a model that has no checkpoint yet
 # from the bundled model's weights (models/NAME.onnx), EXPORT (export folder), LITE_EXTRA / FULL_EXTRA (more
-# tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 80").
+# tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 600").
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
@@ -32,13 +32,14 @@ starry_night-full great_wave-full the_scream-full composition_vii-full udnie-ful
 
 # The recipe (docs/TRAINING.md). Both: VGG layers up to relu4_1, content at relu2_2, style image at 256 px, the
 # saturation penalty (no blobs), Adam 1e-3, bf16 + channels-last where the CPU has native bf16 (--amp auto).
-# lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px.
+# lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px;
+# temporal weight 250 (its crisper fast-path strokes flicker more: docs/TRAINING.md, "flicker").
 # full: the net at full size on 128 px crops (its 9x9 full-resolution convolutions dominate the step).
 COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr 1e-3 --style-weight 20 \
 --temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
 --style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps 1000000 --sample-every 100 \
 --checkpoint-every 50 --log-every 10 --threads $THREADS"
-LITE_ARGS="--arch lite --size 192 --train-scale 0.5 ${LITE_EXTRA:-}"
+LITE_ARGS="--arch lite --size 192 --train-scale 0.5 --temporal-weight 250 ${LITE_EXTRA:-}"
 FULL_ARGS="--arch full --size 128 ${FULL_EXTRA:-}"
 
 for round in $(seq 1 "$ROUNDS"); do
