@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.make_comparison_clip", description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="starry_night-lite", help="model name or card path")
     p.add_argument("--clip", default="davis/blackswan", help="clip under ../shared/data/videos, or a path")
-    p.add_argument("--frames", type=int, default=38, help="frames from the start of the clip (38: GIF under 3 MB)")
+    p.add_argument("--frames", type=int, default=36, help="frames from the start of the clip (36: GIF under 3 MB)")
     p.add_argument("--fps", type=float, default=16.0, help="playback rate")
     p.add_argument("--process-width", type=int, default=640)
     p.add_argument("--width", type=int, default=320, help="width of each side in the output")
