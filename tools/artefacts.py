@@ -4,7 +4,7 @@ A fast network whose sigmoid output saturated paints flat white blobs or black h
 (the first ``udnie-full`` and ``the_scream-full``) or pure-colour spots (``great_wave-full``'s yellow). Such a region
 is a connected patch of near-white pixels where the photo is not whitish (its darkest channel below 180: dark, or
 light but coloured or grey, e.g. ``water_lilies-full``'s white patches on flowers and faces), of near-black pixels
-where the photo is light, or of pixels saturated to a pure colour far from the photo's. White, light-grey and pale
+where the photo is light, or of pixels saturated in two or three channels to a colour far from the photo's. White, light-grey and pale
 areas painted white, and dark ones painted black, are the photo's own and are not counted.
 """
 
@@ -52,8 +52,10 @@ def find_blobs(output: np.ndarray, photo: np.ndarray, *, bright: int = 245, dark
     painted black, is the photo's own; white bubbles on dark hair (the first udnie-full: photo luma 27-84 under its
     white pixels), white patches on a pink flower or a red jumper (water_lilies-full, udnie-full after 700 steps) or
     black holes in a lit cheek (the first the_scream-full: median photo luma 214 under its black pixels) are not.
-    Third kind: pixels saturated in every channel to a pure colour (e.g. 255, 255, 0) that differs from the photo
-    by more than ``2 * colour_margin`` in some channel (the yellow blobs of the first great_wave-full).
+    Third kind: pixels saturated in at least two channels (e.g. 255, 255, 0 or 0, 90, 0), not white or black, where
+    a saturated channel differs from the photo's by more than ``2 * colour_margin`` (the yellow blobs of the first
+    great_wave-full, the green patches of the first retrained the_scream-full). A yellow hat painted cream
+    (250, 248, 220 on 230, 240, 10) is not counted: its saturated channels agree with the photo.
     Regions smaller than ``min_area`` of the picture (at least 16 pixels) are ignored.
     """
     if output.shape != photo.shape:
@@ -62,11 +64,13 @@ def find_blobs(output: np.ndarray, photo: np.ndarray, *, bright: int = 245, dark
     luma = cv2.cvtColor(photo, cv2.COLOR_RGB2GRAY)
     white = (output.min(axis=2) >= bright) & (photo.min(axis=2) < whitish)
     black = (output.max(axis=2) <= dark) & (luma >= mid)
-    # Every channel saturated, to a pure primary or secondary (e.g. 255, 255, 0 yellow) the photo is far from.
+    # Two or three channels saturated (e.g. 255, 255, 0 yellow, or 0, 90, 0 green), not white or black (those are
+    # counted above), where a saturated channel is far from the photo's: the saturation contradicts the photo.
     hi, lo = output >= bright, output <= dark
-    pure = np.all(hi | lo, axis=2) & hi.any(axis=2) & lo.any(axis=2)
-    far = np.abs(output.astype(np.int16) - photo.astype(np.int16)).max(axis=2) > 2 * colour_margin
-    colour = pure & far
+    sat = hi | lo
+    two = sat.sum(axis=2) >= 2
+    far = ((np.abs(output.astype(np.int16) - photo.astype(np.int16)) > 2 * colour_margin) & sat).any(axis=2)
+    colour = two & far & ~hi.all(axis=2) & ~lo.all(axis=2)
     floor = max(16, int(min_area * h * w))
     rw, rb, rc = _regions(white, floor), _regions(black, floor), _regions(colour, floor)
     total = float(h * w)

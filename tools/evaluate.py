@@ -58,7 +58,7 @@ GATYS_SUBSET: tuple[str, ...] = (
     "kodak24/kodim15.png",
 )
 DEFAULT_CLIP = "davis/blackswan"
-BLOB_CHECK = "inverted-saturation-v3"  # part of the per-model cache key: bump when tools.artefacts changes
+BLOB_CHECK = "inverted-saturation-v4"  # part of the per-model cache key: bump when tools.artefacts changes
 TARGETS = {"full": 2.0, "lite": 1.6}  # issue 11 (issue 4 had 1.5 and 2.0)
 
 

@@ -68,3 +68,16 @@ def test_white_patch_on_a_light_coloured_area_is_found_but_not_on_a_white_one() 
     r = find_blobs(out, photo)
     assert r.count == 1 and r.white_area == pytest.approx(np.pi * 14**2 / (120 * 160), rel=0.15)
     assert flagged([r])
+
+
+def test_two_channel_colour_patch_is_found_but_not_a_colour_the_photo_explains() -> None:
+    """the_scream-full's dark-green patches (two channels at 0) on grey; a yellow hat painted cream is the photo's."""
+    photo = np.zeros((120, 160, 3), np.uint8)
+    photo[:, :80] = (200, 200, 200)                       # light grey wall
+    photo[:, 80:] = (230, 240, 10)                        # yellow hat
+    out = np.full_like(photo, 128)
+    cv2.circle(out, (40, 60), 14, (0, 90, 0), -1)          # green patch: R and B saturated, 200 away from the wall
+    cv2.circle(out, (120, 60), 14, (250, 248, 220), -1)    # cream: R and G saturated but close to the photo's
+    r = find_blobs(out, photo)
+    assert r.count == 1 and r.colour_area == pytest.approx(np.pi * 14**2 / (120 * 160), rel=0.15)
+    assert r.white_area == r.black_area == 0 and flagged([r])
