@@ -22,11 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from livestyle.errors import LivestyleError
 from livestyle.stylize.registry import find_model
 from livestyle.stylize.stylizer import Stylizer
 from livestyle.temporal import TemporalConfig
@@ -101,6 +103,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     a = p.parse_args(argv)
 
+    try:
+        cards = [find_model(name) for name in a.models]
+    except LivestyleError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     frames = load_clip(a.clip, a.frames, (a.width, a.width * 3 // 4))
     refs = reference_flows(frames)
     in_ratio = warping_error(frames, refs) / texture(frames)
@@ -112,8 +119,7 @@ def main(argv: list[str] | None = None) -> int:
         img = cv2.resize(img, (a.width + pad, round(h * (a.width + pad) / w)), interpolation=cv2.INTER_AREA)
         photos.append(img[: min(img.shape[0], a.width) // 4 * 4])
     rows = []
-    for name in a.models:
-        card = find_model(name)
+    for name, card in zip(a.models, cards):
         st = Stylizer(card, device="cpu", threads=1, precision="fp32")
         row = {"model": name, **probe_clip(st, frames, refs, in_ratio), **probe_photos(st, photos, a.width, tuple(a.shifts))}
         rows.append(row)

@@ -34,3 +34,10 @@ def test_an_equivariant_stylizer_has_no_shift_error_and_a_grid_locked_one_has() 
 
     locked = probe_photos(grid_locked, photos, width=80, shifts=(1,))
     assert locked["shift_1px"] > 0.1
+
+
+def test_unknown_model_is_one_line_and_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    from tools.flicker_probe import main
+
+    assert main(["--models", "no_such_style-lite"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")
