@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import os
 import queue
 import signal
 import threading
@@ -73,8 +74,6 @@ def pipelined_cv_threads() -> int | None:
     calling thread (AMD EPYC 2.6 GHz, 2 vCPUs; docs/BENCHMARKS.md). On a 2-core machine that runs at its limit
     the total is what counts.
     """
-    import os
-
     env = os.environ.get("LIVESTYLE_CV_THREADS", "")
     if env.isdigit() and int(env) > 0:
         return int(env)

@@ -37,7 +37,8 @@ class TemporalConfig:
     fits best (large motion); fb_check: forward-backward consistency (a second flow; off saves ~40% of flow time);
     fb_scale: the finest DIS pyramid level of that second flow (0 = the flow frame itself, 2 = a quarter of
     its width) and fb_stride: its patch spacing; both coarser is cheaper but loosens the consistency mask
-    (warping error +14 to +39%, docs/TEMPORAL.md), so the defaults are the first flow's;
+    (warping error +14 to +39%, docs/TEMPORAL.md), so by default (None) the second flow reuses the first flow's
+    estimator and settings, whatever the preset;
     photo_sigma: grey-level scale of the photometric confidence; scene_cut: mean motion-compensated grey
     difference above which the state resets, if (with fb_check) the flow is also mostly inconsistent (a cut, not
     a fast pan); interpolation: remap of the previous output ("cubic" keeps
@@ -59,8 +60,8 @@ class TemporalConfig:
     flow_preset: str = "fine"
     flow_prior: bool = True
     fb_check: bool = True
-    fb_scale: int = 1
-    fb_stride: int = 5
+    fb_scale: int | None = None
+    fb_stride: int | None = None
     photo_sigma: float = 25.0
     scene_cut: float = 20.0
     interpolation: str = "cubic"
@@ -84,9 +85,9 @@ class TemporalConfig:
             raise ConfigError("temporal photo_sigma, scene_cut and noise_level must be > 0, still_px >= 0")
         if not 1.0 <= self.max_detail_gain <= 4.0:
             raise ConfigError(f"temporal max_detail_gain {self.max_detail_gain} is out of range: use 1 to 4")
-        if not 0 <= self.fb_scale <= 3:
+        if self.fb_scale is not None and not 0 <= self.fb_scale <= 3:
             raise ConfigError(f"temporal fb_scale {self.fb_scale} is out of range: use 0 to 3")
-        if not 1 <= self.fb_stride <= 16:
+        if self.fb_stride is not None and not 1 <= self.fb_stride <= 16:
             raise ConfigError(f"temporal fb_stride {self.fb_stride} is out of range: use 1 to 16 (pixels)")
         if not 1.0 <= self.still_gain <= 2.0:
             raise ConfigError(f"temporal still_gain {self.still_gain} is out of range: use 1 (off) to 2")
@@ -108,8 +109,9 @@ class TemporalBlender:
     def __init__(self, config: TemporalConfig | None = None) -> None:
         self.config = config or TemporalConfig()
         self._flow = DISFlow(self.config.flow_preset)
-        self._flow_check = DISFlow(self.config.flow_preset, finest_scale=self.config.fb_scale,
-                                   patch_stride=self.config.fb_stride)
+        cfg = self.config
+        self._flow_check = self._flow if cfg.fb_scale is None and cfg.fb_stride is None else DISFlow(
+            cfg.flow_preset, finest_scale=cfg.fb_scale, patch_stride=cfg.fb_stride)
         self._prev_gray: np.ndarray | None = None
         self._prev_output: np.ndarray | None = None
         self._prev_flow: np.ndarray | None = None
