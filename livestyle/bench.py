@@ -81,6 +81,9 @@ def machine_info() -> dict[str, Any]:
         info["loadavg_1m"] = round(os.getloadavg()[0], 2)
     except OSError:
         pass
+    openvino = sys.modules.get("openvino")  # only when the openvino backend loaded it
+    if openvino is not None:
+        info["openvino"] = getattr(openvino, "__version__", "?")
     torch = sys.modules.get("torch")  # only when the torch backend already loaded it: the bench never imports torch
     if torch is not None:
         info["torch"] = torch.__version__

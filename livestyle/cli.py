@@ -58,9 +58,11 @@ def _add_model_args(p: argparse.ArgumentParser, *, size_flag: str = "--size") ->
                    "or .onnx file (default: the bundled default model)")
     p.add_argument("--device", type=parse_device, default="auto", metavar="D",
                    help=f"execution device: {', '.join(DEVICES)} (default auto: TensorRT > CUDA > CPU)")
-    p.add_argument("--backend", type=parse_backend, default="onnxruntime", metavar="B",
-                   help=f"inference backend: {', '.join(BACKENDS)} (default onnxruntime; torch needs "
-                        "pip install 'livestyle[torch]' and runs fp16 with CUDA graphs on a GPU, see docs/GPU.md)")
+    p.add_argument("--backend", type=parse_backend, default="auto", metavar="B",
+                   help=f"inference backend: {', '.join(BACKENDS)} (default auto: onnxruntime on a GPU, openvino on "
+                        "the CPU, bf16 where the CPU has it, LIVESTYLE_OV_PRECISION=fp32 to turn that off; torch "
+                        "needs pip install 'livestyle[torch]' and runs fp16 with CUDA graphs on a GPU, see "
+                        "docs/GPU.md)")
     p.add_argument("--torch-mode", type=parse_torch_mode, metavar="MODE",
                    help=f"torch backend on CUDA: {', '.join(TORCH_MODES)} (default graphs)")
     g = p.add_mutually_exclusive_group()

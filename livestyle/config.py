@@ -18,7 +18,8 @@ if TYPE_CHECKING:  # the temporal package owns its config; we only carry it
     from livestyle.temporal import TemporalConfig
 
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
-BACKENDS: tuple[str, ...] = ("onnxruntime", "torch")  # torch is optional: pip install 'livestyle[torch]'
+# auto: ONNX Runtime on a GPU, OpenVINO on the CPU (ONNX Runtime without it); torch: pip install 'livestyle[torch]'
+BACKENDS: tuple[str, ...] = ("auto", "onnxruntime", "openvino", "torch")
 TORCH_MODES: tuple[str, ...] = ("graphs", "compile", "eager")  # how the torch backend runs the net on CUDA
 MASK_MODES: tuple[str, ...] = ("none", "background", "person")
 SINK_SPEC_KINDS: tuple[str, ...] = ("preview", "vcam", "file", "folder", "http")
@@ -85,7 +86,7 @@ def parse_device(text: str) -> str:
 
 
 def parse_backend(text: str) -> str:
-    """The inference backend: ``onnxruntime`` (default) or ``torch`` (optional, GPU-oriented)."""
+    """The inference backend: ``auto`` (default), ``onnxruntime``, ``openvino`` (CPU) or ``torch`` (optional)."""
     return _choice(text, BACKENDS, "backend")
 
 
@@ -175,7 +176,7 @@ class ModelConfig:
     size: tuple[int, int] | None = None
     scale: float | None = None
     threads: int | None = None  # ORT intra-op threads; None = the pipeline picks (1 when pipelined)
-    backend: str = "onnxruntime"  # onnxruntime | torch
+    backend: str = "auto"  # auto | onnxruntime | openvino | torch
     torch_mode: str | None = None  # torch backend only: graphs (default) | compile | eager
 
     def __post_init__(self) -> None:
@@ -189,6 +190,9 @@ class ModelConfig:
                 raise ConfigError(f"--torch-mode {self.torch_mode} needs --backend torch")
         if self.backend == "torch" and self.device == "tensorrt":
             raise ConfigError("--device tensorrt needs --backend onnxruntime: the torch backend runs on cuda or cpu")
+        if self.backend == "openvino" and self.device not in ("auto", "cpu"):
+            raise ConfigError(f"--device {self.device} needs --backend onnxruntime: the openvino backend runs "
+                              "on the cpu")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ def test_counts_only_measured_frames(results) -> None:
     for r in results:
         assert r.stats.frames == 8 and len(r.stats.latencies_ms) == 8
         assert all(len(v) == 8 for v in r.stats.stages.values())
-        assert r.stats.fps > 0 and r.providers == ["CPUExecutionProvider"] and r.models == ["tiny-test"]
+        # --backend auto on a machine without a GPU: OpenVINO's CPU plugin (bf16 where the CPU has it)
+        assert r.stats.fps > 0 and r.providers[0].startswith("OpenVINO CPU") and r.models == ["tiny-test"]
 
 
 def test_json_has_the_issue_keys(results, tmp_path) -> None:

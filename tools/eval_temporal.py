@@ -213,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--strength", type=float, default=TemporalConfig.strength, help="blend strength (default: the blender's)")
     ap.add_argument("--interp", default=TemporalConfig.interpolation)
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--backend", default="onnxruntime", choices=["onnxruntime", "openvino"],
+                    help="runtime for --model's network (default onnxruntime; openvino = the CPU default of livestyle)")
     ap.add_argument("--no-keep-detail", action="store_true", help="blend without detail restoration")
     ap.add_argument("--json", help="write results here")
     ap.add_argument("--stages", action="store_true", help="per-stage CPU timings for --model (and exit)")
@@ -235,13 +237,15 @@ def main(argv: list[str] | None = None) -> int:
             Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
         return 0
     if args.model and not args.proxy:
-        from livestyle.stylize import Stylizer, find_model
+        from livestyle.stylize import find_model
+        from livestyle.stylize.backends import open_stylizer
 
         card = find_model(args.model)
         msize = tuple(int(v) for v in args.model_size.split("x")) if args.model_size else None
-        stylizer = Stylizer(card, device="cpu", size=msize, threads=args.threads, upsample=args.upsample)
+        stylizer = open_stylizer(card, backend=args.backend, device="cpu", size=msize, threads=args.threads,
+                                 upsample=args.upsample)
         factory = lambda: stylizer  # noqa: E731 - a feed-forward network has no state
-        label = f"{card.name} ({stylizer.processing_size(*size)} -> {args.upsample})"
+        label = f"{card.name} ({stylizer.processing_size(*size)} -> {args.upsample}, {stylizer.provider})"
     else:
         factory = ProxyStylizer
         label = "proxy stylizer (development only)"

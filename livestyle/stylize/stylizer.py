@@ -17,7 +17,7 @@ import numpy as np
 from livestyle.errors import ConfigError, ModelError
 from livestyle.stylize.card import ModelCard
 from livestyle.stylize.registry import find_model
-from livestyle.stylize.session import open_session
+from livestyle.stylize.session import ModelSession, open_session
 from livestyle.stylize.upsample import METHODS, upsample
 
 
@@ -42,7 +42,7 @@ class Stylizer:
         self.card = card if isinstance(card, ModelCard) else find_model(card)
         check_processing_options(size, scale, upsample)
         self.size, self.scale, self.upsample_method = size, scale, upsample
-        ms = open_session(self.card, device=device, threads=threads, precision=precision)
+        ms = self._open(device, threads, precision)
         self._ms = ms
         self.session, self.device, self.provider, self.precision = ms.session, ms.device, ms.provider, ms.precision
         lo, hi = self.card.input.range
@@ -51,6 +51,10 @@ class Stylizer:
         self._out_scale, self._out_bias = 255.0 / (hi - lo), -lo * 255.0 / (hi - lo)
         self._binding = None
         self._pad = (0, 0)  # (right, bottom) reflect padding added by the last preprocess
+
+    def _open(self, device: str, threads: int | None, precision: str | None) -> ModelSession:
+        """The inference session; a subclass that runs the net on another runtime replaces this and ``infer``."""
+        return open_session(self.card, device=device, threads=threads, precision=precision)
 
     # -- sizes --------------------------------------------------------------------------------------------
     def processing_size(self, width: int, height: int) -> tuple[int, int]:

@@ -1,0 +1,98 @@
+"""The OpenVINO CPU backend: same frames as ONNX Runtime (fp32 exactly, bf16 within a grey level), how ``auto``
+picks it, and the errors a user can get from it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livestyle.config import ModelConfig
+from livestyle.errors import BackendUnavailable, ConfigError
+from livestyle.stylize import Stylizer, find_model, load_card
+from livestyle.stylize import openvino_backend as ovb
+from livestyle.stylize.backends import open_stylizer, resolve_backend
+
+pytest.importorskip("openvino")
+
+
+@pytest.fixture(scope="module")
+def frame() -> np.ndarray:
+    rng = np.random.default_rng(7)
+    base = np.linspace(0, 255, 160 * 120 * 3).reshape(120, 160, 3)
+    return np.clip(base + rng.normal(0, 30, base.shape), 0, 255).astype(np.uint8)
+
+
+@pytest.fixture(scope="module")
+def lite():
+    return find_model("starry_night-lite")
+
+
+def test_fp32_matches_onnxruntime(lite, frame) -> None:
+    ort_out = Stylizer(lite, device="cpu", threads=1)(frame)
+    ov = open_stylizer(lite, backend="openvino", device="cpu", threads=1, precision="fp32")
+    assert ov.provider == "OpenVINO CPU (fp32)" and ov.device == "cpu"
+    out = ov(frame)
+    assert out.shape == ort_out.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - ort_out.astype(int)).max() <= 1  # rounding of the same float result
+
+
+def test_bf16_stays_within_a_grey_level_on_average(lite, frame) -> None:
+    ort_net = Stylizer(lite, device="cpu", threads=1)
+    ov = open_stylizer(lite, backend="openvino", device="cpu", threads=1, precision="bf16")
+    x = ort_net.preprocess(frame)
+    ref, got = ort_net.infer(x), ov.infer(x)
+    diff = np.abs(got.astype(np.float64) - ref)
+    assert diff.mean() < 1.0 and diff.max() < 16.0, (diff.mean(), diff.max())
+
+
+def test_one_compiled_model_per_shape_and_outputs_are_not_reused(lite) -> None:
+    ov = open_stylizer(lite, backend="openvino", device="cpu", threads=1, precision="fp32")
+    a = np.full((1, 3, 64, 64), 100.0, np.float32)
+    b = np.full((1, 3, 32, 48), 200.0, np.float32)
+    out_a = ov.infer(a)
+    kept = out_a.copy()
+    ov.infer(a * 0.5)  # the request's buffer is overwritten; the array the caller holds must not be
+    out_b = ov.infer(b)
+    assert np.array_equal(out_a, kept)
+    assert out_a.shape[2:] == (64, 64) and out_b.shape[2:] == (32, 48)
+    assert len(ov.session._compiled) == 2
+
+
+def test_auto_picks_openvino_on_the_cpu_and_onnxruntime_otherwise(monkeypatch) -> None:
+    assert resolve_backend("auto", "cpu") == "openvino"
+    assert resolve_backend("auto", "cpu", precision="fp16") == "onnxruntime"  # an fp16 file is an ORT thing
+    assert resolve_backend("auto", "cuda") == "onnxruntime"
+    assert resolve_backend("onnxruntime", "cpu") == "onnxruntime"
+    monkeypatch.setattr(ovb, "openvino_usable", lambda: False)
+    assert resolve_backend("auto", "cpu") == "onnxruntime"
+
+
+def test_auto_is_the_default_and_runs_openvino_here(fixtures_dir: Path) -> None:
+    assert ModelConfig().backend == "auto"
+    st = open_stylizer(load_card(fixtures_dir / "tiny-test.json"), device="cpu", threads=1)
+    assert st.provider.startswith("OpenVINO CPU")
+
+
+def test_precision_follows_the_cpu_and_the_environment(monkeypatch) -> None:
+    monkeypatch.delenv("LIVESTYLE_OV_PRECISION", raising=False)
+    assert ovb.default_precision() == ("bf16" if ovb.native_bf16() else "fp32")
+    monkeypatch.setenv("LIVESTYLE_OV_PRECISION", "fp32")
+    assert ovb.default_precision() == "fp32"
+    monkeypatch.setenv("LIVESTYLE_OV_PRECISION", "int4")
+    with pytest.raises(ConfigError, match="LIVESTYLE_OV_PRECISION"):
+        ovb.default_precision()
+
+
+def test_user_mistakes_are_one_line_errors(lite, monkeypatch) -> None:
+    with pytest.raises(ConfigError, match="runs on the CPU"):
+        open_stylizer(lite, backend="openvino", device="cuda")
+    with pytest.raises(ConfigError, match="not available on OpenVINO"):
+        open_stylizer(lite, backend="openvino", device="cpu", precision="fp16")
+    with pytest.raises(ConfigError, match="needs --backend onnxruntime"):
+        ModelConfig(backend="openvino", device="tensorrt")
+    monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
+    with pytest.raises(BackendUnavailable, match="pip install openvino"):
+        open_stylizer(lite, backend="openvino", device="cpu")
