@@ -34,10 +34,11 @@ def thread_cpu_ms(fn: Callable[[], object], runs: int) -> dict[str, float]:
     return {"min_ms": round(min(times), 2), "median_ms": round(statistics.median(times), 2)}
 
 
-def measure(size: tuple[int, int], model: str, runs: int) -> dict[str, dict[str, float]]:
+def measure(size: tuple[int, int], model: str, runs: int, backend: str = "auto") -> dict[str, dict[str, float]]:
     """Time every stage the pipeline runs for one frame, plus the blend's parts, on frames of ``size``."""
     from livestyle.capture.registry import open_source
-    from livestyle.stylize import Stylizer, find_model
+    from livestyle.stylize import find_model
+    from livestyle.stylize.backends import open_stylizer
     from livestyle.stylize.upsample import upsample
     from livestyle.temporal import TemporalBlender
     from livestyle.temporal.blender import restore_detail
@@ -46,7 +47,8 @@ def measure(size: tuple[int, int], model: str, runs: int) -> dict[str, dict[str,
     w, h = size
     with open_source("synth", size=size) as src:
         frames = [src.read().image for _ in range(3)]
-    st = Stylizer(find_model(model), device="cpu", threads=1)
+    st = open_stylizer(find_model(model), backend=backend, device="cpu", threads=1)
+    print(f"network on {st.provider}")
     x = st.preprocess(frames[1])
     y = st.infer(x)
     low = st.postprocess(y)
@@ -149,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--model", default="starry_night-lite", help="bundled model (default starry_night-lite)")
     p.add_argument("--runs", type=int, default=30, help="timed calls per operation (default 30)")
     p.add_argument("--json", type=Path, help="write the figures as JSON")
+    p.add_argument("--backend", default="auto", choices=["auto", "onnxruntime", "openvino"],
+                   help="runtime of the network (default auto: what livestyle runs here)")
     p.add_argument("--ort-profile", action="store_true",
                    help="also print ONNX Runtime's per-operator time for the model (where inference goes)")
     a = p.parse_args(argv)
@@ -163,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_buffers()  # as the pipeline runs: freed frame buffers are reused, not page-faulted in again
 
     info = machine_info()
-    rows = measure((w, h), a.model, max(3, a.runs))
+    rows = measure((w, h), a.model, max(3, a.runs), a.backend)
     mhz = info.get("cpu_mhz")
     print(f"{w}x{h}, one thread; {info['cpu']}" + (f" at {mhz / 1000:.1f} GHz" if mhz else "")
           + f", load average {os.getloadavg()[0]:.2f}; thread CPU ms, min / median of {a.runs}")
