@@ -794,6 +794,16 @@ def load_stylizers(config: RunConfig) -> tuple[list[Any], list[str]]:
     return models, [card.name for card in cards]
 
 
+def prepare_stylizers(models: Sequence[Any], size: tuple[int, int] | None) -> None:
+    """Let each stylizer that can do its one-time work for the source's frame size now, at load time."""
+    if not size or min(size) <= 0:
+        return
+    for model in models:
+        prepare = getattr(model, "prepare", None)
+        if prepare is not None:
+            prepare(int(size[0]), int(size[1]))
+
+
 def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = None, warmup: int = 0,
                    on_frame: Callable[[Frame], None] | None = None, sinks: Sequence[Any] | None = None,
                    source: Any = None, stats_window: int = STATS_WINDOW) -> Pipeline:
@@ -811,6 +821,7 @@ def build_pipeline(config: RunConfig, *, stop_event: threading.Event | None = No
             source = open_source(spec, size=config.source.size) if spec else default_source()
         opened.append(source)
         models, names = load_stylizers(config)
+        prepare_stylizers(models, getattr(source, "size", None))
         from livestyle.temporal import TemporalBlender, TemporalConfig
 
         # Always build the blender (enabled), so the preview's temporal toggle can turn it on later.

@@ -96,3 +96,28 @@ def test_user_mistakes_are_one_line_errors(lite, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "openvino", None)  # as if it were not installed
     with pytest.raises(BackendUnavailable, match="pip install openvino"):
         open_stylizer(lite, backend="openvino", device="cpu")
+
+
+def test_the_pipeline_compiles_for_the_source_size_before_the_first_frame(lite) -> None:
+    """The first live frame must not pay OpenVINO's compile (about 0.2 s: a latency spike in every short run)."""
+    from livestyle.config import ModelConfig, RunConfig, SourceConfig
+    from livestyle.pipeline import build_pipeline
+
+    class Null:
+        name = "null"
+
+        def write(self, frame: object) -> None:
+            pass
+
+        def close(self) -> None:
+            pass
+
+    cfg = RunConfig(source=SourceConfig("synth:640x480"), model=ModelConfig(model="starry_night-lite", device="cpu"),
+                    max_frames=2)
+    pipe = build_pipeline(cfg, sinks=[Null()])
+    try:
+        net = pipe.stylizers[0]
+        w, h = net.processing_size(640, 480)
+        assert list(net.session._compiled) == [(1, 3, h, w)]  # compiled at load, for the frames to come
+    finally:
+        pipe.close()
