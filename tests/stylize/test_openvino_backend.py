@@ -100,21 +100,13 @@ def test_user_mistakes_are_one_line_errors(lite, monkeypatch) -> None:
 
 def test_the_pipeline_compiles_for_the_source_size_before_the_first_frame(lite) -> None:
     """The first live frame must not pay OpenVINO's compile (about 0.2 s: a latency spike in every short run)."""
+    from livestyle.bench import NullSink
     from livestyle.config import ModelConfig, RunConfig, SourceConfig
     from livestyle.pipeline import build_pipeline
 
-    class Null:
-        name = "null"
-
-        def write(self, frame: object) -> None:
-            pass
-
-        def close(self) -> None:
-            pass
-
     cfg = RunConfig(source=SourceConfig("synth:640x480"), model=ModelConfig(model="starry_night-lite", device="cpu"),
                     max_frames=2)
-    pipe = build_pipeline(cfg, sinks=[Null()])
+    pipe = build_pipeline(cfg, sinks=[NullSink()])
     try:
         net = pipe.stylizers[0]
         w, h = net.processing_size(640, 480)
