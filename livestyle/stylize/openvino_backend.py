@@ -17,6 +17,7 @@ import functools
 import logging
 import os
 import sys
+from collections import OrderedDict
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 OPENVINO_HINT = "pip install openvino (or use --backend onnxruntime)"
 PRECISIONS = ("fp32", "bf16")
 _OV_TYPE = {"fp32": "f32", "bf16": "bf16"}
+MAX_SHAPES = 4  # compiled models kept (least recently used dropped): a live run needs one
 
 
 def require_openvino() -> Any:
@@ -118,7 +120,7 @@ class OpenVinoNet:
         self._check_input(path, layout)
         self.output_name = output_name
         self.threads, self.precision = threads, precision
-        self._compiled: dict[tuple[int, ...], tuple[Any, Any, Any]] = {}
+        self._compiled: OrderedDict[tuple[int, ...], tuple[Any, Any, Any]] = OrderedDict()
 
     def _check_input(self, path: Any, layout: str) -> None:
         """The checks ``session._check_io`` makes for ONNX Runtime, so a bad model fails the same way here."""
@@ -138,7 +140,9 @@ class OpenVinoNet:
 
     def _request(self, shape: tuple[int, ...]) -> tuple[Any, Any]:
         hit = self._compiled.get(shape)
-        if hit is None:
+        if hit is not None:
+            self._compiled.move_to_end(shape)
+        else:
             model = self.model.clone()
             model.reshape({self.input_name: list(shape)})
             config = {"INFERENCE_NUM_THREADS": self.threads, "INFERENCE_PRECISION_HINT": _OV_TYPE[self.precision],
@@ -149,6 +153,8 @@ class OpenVinoNet:
             output = next((o for o in compiled.outputs if self.output_name in o.get_names()), compiled.outputs[0])
             hit = (compiled, compiled.create_infer_request(), output)
             self._compiled[shape] = hit
+            while len(self._compiled) > MAX_SHAPES:  # a folder of photos of many sizes must not pile up models
+                self._compiled.popitem(last=False)
             log.info("OpenVINO: compiled for %s (%s, %d threads)", shape, self.precision, self.threads)
         return hit[1], hit[2]
 

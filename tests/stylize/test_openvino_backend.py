@@ -59,6 +59,10 @@ def test_one_compiled_model_per_shape_and_outputs_are_not_reused(lite) -> None:
     assert np.array_equal(out_a, kept)
     assert out_a.shape[2:] == (64, 64) and out_b.shape[2:] == (32, 48)
     assert len(ov.session._compiled) == 2
+    for side in range(40, 40 + 8 * ovb.MAX_SHAPES, 8):  # many photo sizes: only the most recent stay compiled
+        ov.infer(np.zeros((1, 3, side, side), np.float32))
+    assert len(ov.session._compiled) == ovb.MAX_SHAPES
+    assert list(ov.session._compiled)[-1] == (1, 3, side, side)
 
 
 def test_auto_picks_openvino_on_the_cpu_and_onnxruntime_otherwise(monkeypatch) -> None:
