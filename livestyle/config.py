@@ -175,7 +175,7 @@ class ModelConfig:
     device: str = "auto"
     size: tuple[int, int] | None = None
     scale: float | None = None
-    threads: int | None = None  # inference threads (ORT or OpenVINO); None = the pipeline picks (1 when pipelined)
+    threads: int | None = None  # inference threads (ORT, OpenVINO); None = pipeline picks (1 if pipelined)
     backend: str = "auto"  # auto | onnxruntime | openvino | torch
     torch_mode: str | None = None  # torch backend only: graphs (default) | compile | eager
 
