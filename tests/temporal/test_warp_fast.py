@@ -50,3 +50,28 @@ def test_same_size_flow_is_a_plain_backward_warp() -> None:
     assert np.array_equal(warp_by_flow(img, full, "linear"),
                           cv2.remap(img, grid(*img.shape[:2]) + full, None, cv2.INTER_LINEAR,
                                     borderMode=cv2.BORDER_REPLICATE))
+
+
+@pytest.mark.parametrize("size", [(160, 120), (640, 480), (1280, 720), (642, 362)])
+def test_a_mostly_still_frame_warps_only_its_moving_part_with_the_same_picture(size) -> None:
+    """A person moving in front of a still room: zero flow elsewhere (what estimate_motion sets). Warping only the
+    moving spans must give exactly the whole-frame warp, seams and borders included."""
+    from livestyle.temporal.warp import moving_spans
+
+    w, h = size
+    img, flow = _scene(h, w)
+    flow = cv2.resize(flow, (w // 2, h // 2))
+    still = np.ones(flow.shape[:2], bool)
+    still[h // 8: h // 4, w // 6: w // 3] = False  # a moving patch
+    still[-3:, -5:] = False  # and one at the bottom-right border
+    flow[still] = 0.0
+    spans = moving_spans(flow, (w, h))
+    assert spans is not None and sum((y1 - y0) * (x1 - x0) for y0, y1, x0, x1 in spans) < 0.3 * w * h
+    assert np.array_equal(warp_by_flow(img, flow, "cubic"), _reference(img, flow, cv2.INTER_CUBIC))
+
+
+def test_a_frame_that_moves_everywhere_is_warped_whole() -> None:
+    from livestyle.temporal.warp import moving_spans
+
+    img, flow = _scene()
+    assert moving_spans(flow, (img.shape[1], img.shape[0])) is None
