@@ -4,8 +4,9 @@ A fast network whose sigmoid output saturated paints flat white blobs or black h
 (the first ``udnie-full`` and ``the_scream-full``) or pure-colour spots (``great_wave-full``'s yellow). Such a region
 is a connected patch of near-white pixels where the photo is not whitish (its darkest channel below 180: dark, or
 light but coloured or grey, e.g. ``water_lilies-full``'s white patches on flowers and faces), of near-black pixels
-where the photo is light, or of pixels saturated in two or three channels to a colour far from the photo's. White, light-grey and pale
-areas painted white, and dark ones painted black, are the photo's own and are not counted.
+where the photo is light, or of pixels saturated in two or three channels to a colour far from the photo's.
+White, light-grey and pale areas painted white, and dark ones painted black, are the photo's own and are not
+counted.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from livestyle.errors import BackendUnavailable, ConfigError, ModelError
-from livestyle.stylize.session import ModelSession, default_threads
+from livestyle.stylize.session import ModelSession, check_signature, default_threads
 from livestyle.stylize.stylizer import Stylizer
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,7 @@ def default_precision() -> str:
 class OpenVinoNet:
     """One ONNX model on OpenVINO's CPU plugin, compiled once per input shape; ``run(x)`` returns the output."""
 
-    def __init__(self, path: Any, *, threads: int, precision: str, output_name: str, layout: str = "NCHW") -> None:
+    def __init__(self, path: Any, card: Any, *, threads: int, precision: str) -> None:
         ov = require_openvino()
         self.core = ov.Core()
         try:
@@ -109,34 +109,19 @@ class OpenVinoNet:
             text = "".join(c if c.isprintable() else " " for c in str(exc).encode("ascii", "replace").decode())
             reason = text.split("Exception from")[-1].split(":", 2)[-1].strip()[:100] or "unreadable"
             raise ModelError(f"{path} is not a valid ONNX model for OpenVINO ({reason}): re-export it") from None
-        if len(self.model.inputs) != 1:
-            raise ModelError(f"{path} has {len(self.model.inputs)} inputs: a style model takes one image tensor; "
-                             "re-export it")
-        names = set().union(*(o.get_names() for o in self.model.outputs))
-        if output_name not in names:
-            raise ModelError(f"{path} has no output {output_name!r} (it has {', '.join(sorted(names))}): "
-                             "fix output.name in the card")
-        self.input_name = self.model.inputs[0].get_any_name()
-        self._check_input(path, layout)
-        self.output_name = output_name
+        inputs = self.model.inputs
+        port = inputs[0] if inputs else None
+        pshape = port.get_partial_shape() if port is not None else None
+        shape = [] if pshape is None or pshape.rank.is_dynamic else [
+            d.get_length() if d.is_static else "?" for d in pshape]
+        type_name = port.get_element_type().get_type_name() if port is not None else ""
+        check_signature(card, path, n_inputs=len(inputs), input_name=port.get_any_name() if port is not None else "",
+                        output_names=sorted(set().union(*(o.get_names() for o in self.model.outputs))),
+                        shape=shape, input_type="float32" if type_name == "f32" else type_name)
+        self.input_name = port.get_any_name()
+        self.output_name = card.output.name
         self.threads, self.precision = threads, precision
         self._compiled: OrderedDict[tuple[int, ...], tuple[Any, Any, Any]] = OrderedDict()
-
-    def _check_input(self, path: Any, layout: str) -> None:
-        """The checks ``session._check_io`` makes for ONNX Runtime, so a bad model fails the same way here."""
-        port = self.model.inputs[0]
-        shape = port.get_partial_shape()
-        if shape.rank.is_dynamic or shape.rank.get_length() != 4:
-            raise ModelError(f"{path.name} input has shape {shape}; a style model needs a 4-D image tensor: "
-                             "re-export it")
-        dim = shape[1 if layout == "NCHW" else 3]
-        if dim.is_static and dim.get_length() != 3:
-            n = dim.get_length()
-            raise ModelError(f"{path.name} input has {n} channel{'s' if n != 1 else ''}, not 3 ({layout} {shape}): "
-                             "re-export it or fix input.layout in the card")
-        if port.get_element_type().get_type_name() != "f32":
-            raise ModelError(f"{path.name} input type is {port.get_element_type()}, the card promises float32: "
-                             "re-export it")
 
     def _request(self, shape: tuple[int, ...]) -> tuple[Any, Any]:
         hit = self._compiled.get(shape)
@@ -193,11 +178,8 @@ def open_openvino_session(card: Any, device: str = "auto", threads: int | None =
     if precision not in PRECISIONS:
         raise ConfigError(f"precision {precision!r} is not available on OpenVINO: use one of {', '.join(PRECISIONS)}")
     path = card.verify("fp32")
-    net = OpenVinoNet(path, threads=threads if threads and threads > 0 else default_threads(), precision=precision,
-                      output_name=card.output.name, layout=card.input.layout)
-    if net.input_name != card.input.name:
-        raise ModelError(f"{path.name} input is named {net.input_name!r} but its card says {card.input.name!r}: "
-                         "fix input.name in the card")
+    net = OpenVinoNet(path, card, threads=threads if threads and threads > 0 else default_threads(),
+                      precision=precision)
     log.info("model %s (%s) on OpenVINO CPU", card.name, precision)
     return ModelSession(net, "cpu", f"OpenVINO CPU ({precision})", precision, net.input_name, card.output.name)
 

@@ -87,18 +87,27 @@ def open_session(card: ModelCard, device: str = "auto", threads: int | None = No
 
 def _check_io(sess: Any, card: ModelCard, path) -> tuple[str, str]:
     inputs, outputs = sess.get_inputs(), sess.get_outputs()
-    if len(inputs) != 1 or not outputs:
-        raise ModelError(f"{path.name} has {len(inputs)} inputs and {len(outputs)} outputs: a style model takes "
+    inp = inputs[0] if inputs else None
+    check_signature(card, path, n_inputs=len(inputs), input_name=inp.name if inp else "",
+                    output_names=[o.name for o in outputs], shape=list(inp.shape) if inp else [],
+                    input_type=inp.type if inp else "")
+    return inp.name, card.output.name
+
+
+def check_signature(card: ModelCard, path, *, n_inputs: int, input_name: str, output_names: list[str],
+                    shape: list[Any], input_type: str) -> None:
+    """Raise ``ModelError`` unless the model takes one float32 4-D image with 3 channels, named as its card says,
+    and has the card's output. Both runtimes call it with what their loaded model reports (a dimension that is not
+    an ``int`` is dynamic), so a bad file fails the same way on either."""
+    if n_inputs != 1 or not output_names:
+        raise ModelError(f"{path.name} has {n_inputs} inputs and {len(output_names)} outputs: a style model takes "
                          "one image tensor and returns one; re-export it")
-    inp = inputs[0]
-    if card.input.name != inp.name:
-        raise ModelError(f"{path.name} input is named {inp.name!r} but its card says {card.input.name!r}: "
+    if card.input.name != input_name:
+        raise ModelError(f"{path.name} input is named {input_name!r} but its card says {card.input.name!r}: "
                          "fix input.name in the card")
-    names = [o.name for o in outputs]
-    if card.output.name not in names:
-        raise ModelError(f"{path.name} has no output {card.output.name!r} (it has {', '.join(names)}): "
+    if card.output.name not in output_names:
+        raise ModelError(f"{path.name} has no output {card.output.name!r} (it has {', '.join(output_names)}): "
                          "fix output.name in the card")
-    shape = inp.shape
     if len(shape) != 4:
         raise ModelError(f"{path.name} input has rank {len(shape)} ({shape}); a style model needs a 4-D image "
                          "tensor: re-export it")
@@ -106,6 +115,5 @@ def _check_io(sess: Any, card: ModelCard, path) -> tuple[str, str]:
     if isinstance(channels, int) and channels != 3:
         raise ModelError(f"{path.name} input has {channels} channel{'s' if channels != 1 else ''}, not 3 ({card.input.layout} {shape}): "
                          "re-export it or fix input.layout in the card")
-    if "float" not in inp.type or "16" in inp.type:
-        raise ModelError(f"{path.name} input type is {inp.type}, the card promises float32: re-export it")
-    return inp.name, card.output.name
+    if "float" not in input_type or "16" in input_type:
+        raise ModelError(f"{path.name} input type is {input_type}, the card promises float32: re-export it")
