@@ -18,9 +18,10 @@ For each model, on the held-out photos of :mod:`tools.splits` at 512 px (longer 
 - the warping error (Lai et al. 2018, :func:`livestyle.temporal.metrics.warping_error`) of the per-frame output
   and of the temporally blended output (:class:`livestyle.temporal.TemporalBlender`, default settings) on one real
   clip, the stylizer running at the card's recommended size as the product does;
-- blob artefacts (:mod:`tools.artefacts`): connected near-white / near-black regions of the output that the photo
-  does not have, per held-out photo; a model whose largest per-photo blob area exceeds
-  :data:`tools.artefacts.MAX_BLOB_AREA` is flagged in the table and the command exits with status 1.
+- blob artefacts (:mod:`tools.artefacts`): connected near-white / near-black / saturated-colour regions of the
+  output that the photo does not have, and the same scattered as tiny dots, per held-out photo; a model whose worst
+  photo's blob area exceeds :data:`tools.artefacts.MAX_BLOB_AREA`, or its dot area
+  :data:`tools.artefacts.MAX_DOT_AREA`, is flagged in the table and the command exits with status 1.
 
 Both sides are scored from uint8 images, so PNG quantisation affects them equally.
 """
@@ -58,7 +59,7 @@ GATYS_SUBSET: tuple[str, ...] = (
     "kodak24/kodim15.png",
 )
 DEFAULT_CLIP = "davis/blackswan"
-BLOB_CHECK = "inverted-saturation-v4"  # part of the per-model cache key: bump when tools.artefacts changes
+BLOB_CHECK = "inverted-saturation-v5-dots"  # part of the per-model cache key: bump when tools.artefacts changes
 TARGETS = {"full": 2.0, "lite": 1.6}  # issue 11 (issue 4 had 1.5 and 2.0)
 
 
@@ -400,8 +401,9 @@ def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path =
     model_rows = side["model"]
     arte = artefact_summary({p: side["artefacts"][p] for p in settings.photos})
     if arte["flagged"]:
-        log(f"{card.name}: BLOB ARTEFACTS: up to {arte['max_area'] * 100:.2f} % of the picture "
-            f"({arte['worst_photo']}; limit {arte['limit'] * 100:.2f} %)")
+        log(f"{card.name}: BLOB ARTEFACTS: blobs up to {arte['max_area'] * 100:.2f} % of the picture "
+            f"({arte['worst_photo']}; limit {arte['limit'] * 100:.2f} %), dots up to "
+            f"{arte['max_dot_area'] * 100:.2f} % ({arte['worst_dot_photo']}; limit {arte['dot_limit'] * 100:.2f} %)")
     subset_model = [model_rows[p] for p in gatys_rows]
     ratio = total_ratio(subset_model, list(gatys_rows.values())) if gatys_rows else None
     gatys_mean = mean_terms(list(gatys_rows.values())) if gatys_rows else None
@@ -433,11 +435,14 @@ def evaluate_model(card: ModelCard, settings: EvalSettings, *, cache_dir: Path =
 
 def artefact_summary(per_photo: dict[str, dict[str, float]]) -> dict[str, Any]:
     """Blob figures of one model over the held-out photos: the worst photo decides (``flagged``)."""
-    from tools.artefacts import MAX_BLOB_AREA, flagged
+    from tools.artefacts import MAX_BLOB_AREA, MAX_DOT_AREA, flagged
 
     worst = max(per_photo, key=lambda p: per_photo[p]["area"])
-    return {"check": "tools.artefacts.find_blobs (near-white/near-black regions not in the photo)",
+    dotted = max(per_photo, key=lambda p: per_photo[p].get("dot_area", 0.0))
+    return {"check": "tools.artefacts.find_blobs (saturated regions and tiny dots the photo does not explain)",
             "limit": MAX_BLOB_AREA, "max_area": per_photo[worst]["area"], "worst_photo": worst,
+            "dot_limit": MAX_DOT_AREA, "max_dot_area": per_photo[dotted].get("dot_area", 0.0),
+            "worst_dot_photo": dotted,
             "mean_area": float(np.mean([r["area"] for r in per_photo.values()])),
             "photos_with_blobs": sum(r["count"] > 0 for r in per_photo.values()),
             "flagged": flagged(list(per_photo.values())), "per_photo": per_photo}
@@ -522,7 +527,7 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
     """The quality table (one row per model). Distances are means over the held-out photos; the ratio is over
     the Gatys subset (its size in the "n" column); warping errors are x 1000 on a 0..1 pixel scale."""
     head = ("| model | run as | params | style dist. | content dist. | total | total on subset: model / Gatys | n "
-            "| ratio (target) | warp err. per-frame | warp err. blended | blobs: max area (limit) |\n"
+            "| ratio (target) | warp err. per-frame | warp err. blended | blobs / dots: max area (limit) |\n"
             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for r in results:
@@ -546,7 +551,8 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
 def _blob_cell(a: dict[str, Any] | None) -> str:
     if not a:
         return "-"
-    return f"{a['max_area'] * 100:.2f} % ({a['limit'] * 100:.2f}){' ✗ blobs' if a['flagged'] else ' ✓'}"
+    dots = f" / {a['max_dot_area'] * 100:.2f} % ({a['dot_limit'] * 100:.2f})" if "max_dot_area" in a else ""
+    return f"{a['max_area'] * 100:.2f} % ({a['limit'] * 100:.2f}){dots}{' ✗ blobs' if a['flagged'] else ' ✓'}"
 
 
 def set_card_metrics(card_path: str | Path, metrics: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from tools.artefacts import MAX_BLOB_AREA, find_blobs, flagged
+from tools.artefacts import MAX_BLOB_AREA, MAX_DOT_AREA, find_blobs, flagged
 
 
 def _photo(h: int = 120, w: int = 160) -> np.ndarray:
@@ -81,3 +81,35 @@ def test_two_channel_colour_patch_is_found_but_not_a_colour_the_photo_explains()
     r = find_blobs(out, photo)
     assert r.count == 1 and r.colour_area == pytest.approx(np.pi * 14**2 / (120 * 160), rel=0.15)
     assert r.white_area == r.black_area == 0 and flagged([r])
+
+
+def _sprinkle(out: np.ndarray, photo: np.ndarray, step: int, radius: int = 1) -> None:
+    """White dots (3x3 squares) every ``step`` pixels over the dark half, as the first composition_vii-full did."""
+    for y in range(6, out.shape[0] - 6, step):
+        for x in range(6, out.shape[1] // 2 - 6, step):
+            out[y - radius:y + radius + 1, x - radius:x + radius + 1] = 255
+
+
+def test_a_sprinkle_of_tiny_dots_is_flagged_but_a_few_specks_are_not() -> None:
+    """Each dot is far below the blob floor; hundreds of them are an artefact, a dozen are highlights."""
+    photo = _photo()
+    many, few = photo.copy(), photo.copy()
+    _sprinkle(many, photo, step=6)
+    _sprinkle(few, photo, step=40)
+    r_many, r_few = find_blobs(many, photo), find_blobs(few, photo)
+    assert r_many.count == 0 and r_few.count == 0                # no region reaches the blob floor
+    assert r_many.dot_count == len(range(6, 114, 6)) * len(range(6, 74, 6))
+    assert r_many.dot_area == pytest.approx(r_many.dot_count * 9 / (120 * 160))
+    assert r_many.dot_area > MAX_DOT_AREA and flagged([r_many]) and flagged([r_many.to_dict()])
+    assert 0 < r_few.dot_area < MAX_DOT_AREA and not flagged([r_few])
+
+
+def test_dots_the_photo_explains_do_not_count() -> None:
+    photo = _photo()
+    out = photo.copy()
+    for y in range(6, 114, 6):                                  # 3x3 white dots on the light half: the photo's own
+        for x in range(86, 154, 6):
+            out[y - 1:y + 2, x - 1:x + 2] = 255
+    assert find_blobs(out, photo).dot_count == 0
+    _sprinkle(out, photo, step=6)                                # the same on the dark half are counted
+    assert find_blobs(out, photo).dot_area > MAX_DOT_AREA
