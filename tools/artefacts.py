@@ -24,7 +24,7 @@ MAX_BLOB_AREA = 0.01
 
 #: Per photo, the share of the picture that may be covered by tiny dots (regions of 4 pixels up to the blob floor).
 #: On the 12 held-out photos at 512 px: the first composition_vii-full (white dots everywhere) 0.14-1.15 %, median
-#: 0.76 %, over 0.5 % on 10 photos; every model bundled on 2026-12-03 at most 0.28 % (udnie-lite), most under 0.1 %.
+#: 0.76 %, over 0.5 % on 10 photos; the models bundled before session 18's retraining at most 0.28 %, those after it at most 0.30 % (udnie-lite).
 MAX_DOT_AREA = 0.005
 
 

@@ -115,10 +115,11 @@ class OpenVinoNet:
         shape = [] if pshape is None or pshape.rank.is_dynamic else [
             d.get_length() if d.is_static else "?" for d in pshape]
         type_name = port.get_element_type().get_type_name() if port is not None else ""
-        check_signature(card, path, n_inputs=len(inputs), input_name=port.get_any_name() if port is not None else "",
+        name = port.get_any_name() if port is not None else ""
+        check_signature(card, path, n_inputs=len(inputs), input_name=name,
                         output_names=sorted(set().union(*(o.get_names() for o in self.model.outputs))),
                         shape=shape, input_type="float32" if type_name == "f32" else type_name)
-        self.input_name = port.get_any_name()
+        self.input_name = name
         self.output_name = card.output.name
         self.threads, self.precision = threads, precision
         self._compiled: OrderedDict[tuple[int, ...], tuple[Any, Any, Any]] = OrderedDict()
