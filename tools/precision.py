@@ -37,7 +37,7 @@ def _cpu_flags() -> set[str] | None:
     return None
 
 
-def _probe_bf16_faster(repeats: int = 3) -> bool:
+def _probe_bf16_faster(repeats: int = 5) -> bool:
     """Time one VGG-sized convolution in fp32 and under bf16 autocast (channels-last); True if bf16 is 15% faster."""
     conv = torch.nn.Conv2d(64, 64, 3, padding=1).to(memory_format=torch.channels_last)
     x = torch.randn(2, 64, 96, 96).contiguous(memory_format=torch.channels_last)
@@ -63,7 +63,8 @@ def cpu_has_amx() -> bool:
 
 @functools.lru_cache(maxsize=1)
 def cpu_bf16_native() -> bool:
-    """Whether this CPU runs bf16 convolutions natively (and so faster than fp32)."""
+    """Whether bf16 autocast makes this CPU's convolutions faster than fp32: with AMX yes; with AVX512-BF16 alone
+    only if a short probe measures it (native bf16 instructions are not always faster there)."""
     if not torch.backends.mkldnn.is_available():
         return False
     try:
@@ -74,8 +75,12 @@ def cpu_bf16_native() -> bool:
     if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
         return False
     flags = _cpu_flags()
-    if flags is not None:
-        return bool(flags & {"avx512_bf16", "amx_bf16"})
+    if flags is not None and "amx_bf16" in flags:
+        return True
+    if flags is not None and "avx512_bf16" not in flags:
+        return False
+    # AVX512-BF16 without AMX: measured, not assumed. On an AMD EPYC (Zen 4) bf16 paid; on a 2.3 GHz Xeon whose
+    # hypervisor hides AMX, a full-model step took 1,040 ms in bf16 against 785 ms in fp32 (docs/TRAINING.md).
     return _probe_bf16_faster()
 
 

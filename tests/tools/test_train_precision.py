@@ -35,15 +35,23 @@ def test_precision_choices_on_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     assert precision.choose_precision(CPU, "auto").dtype is torch.bfloat16
 
 
-def test_cpu_bf16_detection_follows_the_flags(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cpu_bf16_detection_follows_the_flags_and_the_probe(monkeypatch: pytest.MonkeyPatch) -> None:
     precision.cpu_bf16_native.cache_clear()
     monkeypatch.setattr(precision, "_cpu_flags", lambda: {"avx512f"})
     monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     try:
         assert precision.cpu_bf16_native() is False
         precision.cpu_bf16_native.cache_clear()
+        supported = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        monkeypatch.setattr(precision, "_cpu_flags", lambda: {"avx512f", "avx512_bf16", "amx_bf16"})
+        monkeypatch.setattr(precision, "_probe_bf16_faster", lambda: False)
+        assert precision.cpu_bf16_native() is supported  # AMX: bf16 without a probe
+        # AVX512-BF16 alone: the probe decides (slower than fp32 on a Xeon whose AMX the hypervisor hides).
         monkeypatch.setattr(precision, "_cpu_flags", lambda: {"avx512f", "avx512_bf16"})
-        assert precision.cpu_bf16_native() is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        for probe in (False, True):
+            precision.cpu_bf16_native.cache_clear()
+            monkeypatch.setattr(precision, "_probe_bf16_faster", lambda probe=probe: probe)
+            assert precision.cpu_bf16_native() is (probe and supported)
         precision.cpu_bf16_native.cache_clear()
         monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
         assert precision.cpu_bf16_native() is False
