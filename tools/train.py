@@ -256,6 +256,13 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         state = {k[4:]: v for k, v in load_file(str(ckpt)).items() if k.startswith("net.")}
         net.load_state_dict(state)
         load_optimizer_state(ckpt, optimizer, meta)
+        # The Adam moments carry over, the learning rate is this run's: lowering --lr to fine-tune a checkpoint
+        # must take effect (the saved param_groups would otherwise restore the old rate silently).
+        old_lr = {g["lr"] for g in optimizer.param_groups}
+        for group in optimizer.param_groups:
+            group["lr"] = cfg.lr
+        if main and old_lr != {cfg.lr}:
+            print(f"learning rate {', '.join(f'{v:g}' for v in sorted(old_lr))} -> {cfg.lr:g}", file=sys.stderr)
         step, elapsed_before = int(meta["step"]), float(meta.get("train_seconds", 0.0))
         init_steps = int(meta.get("init_steps", 0))
         if main:

@@ -125,8 +125,10 @@ def test_train_writes_log_samples_and_resumes(tiny_data: tuple[Path, Path], tmp_
     first = read_checkpoint_meta(out / "last.safetensors")
     assert first["step"] == 2 and first["net"]["arch"] == "lite"
     assert (out / "samples" / "step_000002.png").is_file()
+    common["lr"] = 3e-4   # fine-tuning at a lower rate: the command line wins over the checkpoint's param_groups
     meta = train(TrainConfig(steps=4, resume=True, **common))
     assert meta["step"] == 4
+    assert read_checkpoint_meta(out / "last.safetensors")["optimizer"]["param_groups"][0]["lr"] == 3e-4
     rows = list(csv.DictReader(open(out / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     assert all(float(r["images_per_s"]) > 0 and np.isfinite(float(r["total"])) for r in rows)
