@@ -67,6 +67,7 @@ class TrainConfig:
     steps: int = 40000
     max_minutes: float | None = None
     lr: float = 1e-3
+    lr_final: float | None = None
     content_weight: float = 1.0
     style_weight: float = 50.0
     tv_weight: float = 1e-6
@@ -284,7 +285,7 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         (out / "samples").mkdir(exist_ok=True)
 
     log_path = out / "log.csv"
-    fields = ["step", "total", "content", "style", "tv", "temporal", "distill", "saturation", "images_per_s",
+    fields = ["step", "total", "content", "style", "tv", "temporal", "distill", "saturation", "lr", "images_per_s",
               "elapsed_s"]
     new_log = not (cfg.resume and log_path.is_file())
     if not new_log and log_path.read_text().split("\n", 1)[0].split(",") != fields:  # an older log layout
@@ -312,6 +313,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     t_log, n_log = time.perf_counter(), 0
     net.train()
     while step < cfg.steps and time.perf_counter() < deadline:
+        if cfg.lr_final is not None:
+            progress = run_progress(step - start, cfg.steps - start, time.perf_counter() - t0, cfg.max_minutes)
+            for group in optimizer.param_groups:
+                group["lr"] = cosine_lr(cfg.lr, cfg.lr_final, progress)
         batch = next(batches)
         x = batch[:, :3].to(device, non_blocking=True)
         teacher = batch[:, 3:].to(device) if batch.shape[1] > 3 else None
@@ -360,7 +365,8 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
                     "tv": float(terms["tv"].detach()), "temporal": float(temporal.detach()), "distill": float(distill.detach()),
                     "saturation": float(saturation.detach())}
             ips = n_log / max(now - t_log, 1e-9)
-            writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in last.items()}, "images_per_s": f"{ips:.3f}",
+            writer.writerow({"step": step, **{k: f"{v:.6g}" for k, v in last.items()},
+                             "lr": f"{optimizer.param_groups[0]['lr']:.6g}", "images_per_s": f"{ips:.3f}",
                              "elapsed_s": f"{elapsed_before + now - t0:.1f}"})
             log_file.flush()
             bar.set_postfix(loss=f"{last['total']:.4g}", style=f"{last['style']:.3g}", ips=f"{ips:.2f}")
@@ -381,6 +387,20 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
 
         dist.destroy_process_group()
     return meta
+
+
+def run_progress(steps_done: int, steps_total: int, seconds: float, max_minutes: float | None) -> float:
+    """How far this run is through its budget, 0..1: steps or wall time, whichever runs out first (CPU and GPU
+    rounds are budgeted in minutes, so a step-only schedule would never reach its end)."""
+    by_steps = steps_done / steps_total if steps_total > 0 else 1.0
+    by_time = seconds / (max_minutes * 60) if max_minutes else 0.0
+    return min(1.0, max(by_steps, by_time))
+
+
+def cosine_lr(lr: float, lr_final: float, progress: float) -> float:
+    """Cosine decay from ``lr`` to ``lr_final``: a model that has stopped improving at a fixed rate still gains
+    once the rate falls (docs/TRAINING.md, session 20)."""
+    return lr_final + (lr - lr_final) * 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
 
 
 def _save_samples(net: nn.Module, samples: torch.Tensor, path: Path, save_rgb: Any, scale: float = 1.0) -> None:
@@ -407,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=d.steps)
     p.add_argument("--max-minutes", type=float, default=None, help="stop after this much wall time (this run)")
     p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--lr-final", type=float, default=None,
+                   help="decay the learning rate to this by the end of this run's --steps or --max-minutes (cosine)")
     p.add_argument("--content-weight", type=float, default=d.content_weight)
     p.add_argument("--style-weight", type=float, default=d.style_weight)
     p.add_argument("--tv-weight", type=float, default=d.tv_weight)
@@ -448,9 +470,11 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise ConfigError(f"--train-scale {args.train_scale}: use a value in 0.1..1 (0.5 = the lite fast path)")
     if args.train_scale != 1.0 and (args.size * args.train_scale) % 4:
         raise ConfigError(f"--size {args.size} x --train-scale {args.train_scale} must be a multiple of 4")
+    if args.lr_final is not None and not 0 < args.lr_final <= args.lr:
+        raise ConfigError(f"--lr-final {args.lr_final:g}: use a value above 0 and at most --lr ({args.lr:g})")
     return TrainConfig(
         style=str(args.style), data=tuple(args.data), out=str(args.out), arch=args.arch, size=args.size,
-        batch=args.batch, steps=args.steps, max_minutes=args.max_minutes, lr=args.lr,
+        batch=args.batch, steps=args.steps, max_minutes=args.max_minutes, lr=args.lr, lr_final=args.lr_final,
         content_weight=args.content_weight, style_weight=args.style_weight, tv_weight=args.tv_weight,
         temporal_weight=args.temporal_weight, distill_weight=distill,
         content_layers=tuple(s for s in args.content_layers.split(",") if s),

@@ -12,13 +12,14 @@ import pytest
 import torch
 from safetensors import safe_open
 
-from livestyle.errors import SourceError
+from livestyle.errors import ConfigError, SourceError
 from tools import motion
 from tools.data import PhotoCrops, list_training_images
 from tools.nets import TransformerNet
 from tools.perceptual import PerceptualLoss
 from tools.splits import HELD_OUT, is_held_out
-from tools.train import TrainConfig, load_net, read_checkpoint_meta, save_checkpoint, train
+from tools.train import (TrainConfig, build_parser, config_from_args, cosine_lr, load_net, read_checkpoint_meta,
+                         run_progress, save_checkpoint, train)
 
 SHARED_PHOTOS = Path("/work/shared/data/photos")
 
@@ -132,6 +133,34 @@ def test_train_writes_log_samples_and_resumes(tiny_data: tuple[Path, Path], tmp_
     rows = list(csv.DictReader(open(out / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]
     assert all(float(r["images_per_s"]) > 0 and np.isfinite(float(r["total"])) for r in rows)
+
+
+def test_cosine_lr_runs_from_lr_to_lr_final_over_the_budget() -> None:
+    assert cosine_lr(1e-3, 1e-4, 0.0) == pytest.approx(1e-3)
+    assert cosine_lr(1e-3, 1e-4, 0.5) == pytest.approx(5.5e-4)
+    assert cosine_lr(1e-3, 1e-4, 1.0) == pytest.approx(1e-4)
+    assert cosine_lr(1e-3, 1e-4, 3.0) == pytest.approx(1e-4)          # past the budget: stays at the floor
+    # Minutes-budgeted rounds (the CPU and GPU scripts set --steps 1000000): wall time drives the schedule.
+    assert run_progress(10, 1_000_000, 300.0, 10.0) == pytest.approx(0.5)
+    assert run_progress(3, 4, 1.0, None) == pytest.approx(0.75)
+    assert run_progress(0, 0, 0.0, None) == 1.0
+
+
+def test_lr_final_decays_the_rate_within_the_run(tiny_data: tuple[Path, Path], tmp_path: Path) -> None:
+    photos, style = tiny_data
+    out = tmp_path / "run"
+    train(TrainConfig(style=str(style), data=(str(photos),), out=str(out), arch="lite", size=32, batch=2, steps=4,
+                      lr=1e-3, lr_final=1e-4, content_layers=("relu1_1",), style_layers=("relu1_1",),
+                      sample_every=0, checkpoint_every=10, log_every=1, threads=1))
+    rates = [float(r["lr"]) for r in csv.DictReader(open(out / "log.csv"))]
+    assert rates[0] == pytest.approx(1e-3) and rates == sorted(rates, reverse=True) and rates[-1] < 3e-4
+
+
+def test_lr_final_above_lr_is_a_user_error(tiny_data: tuple[Path, Path], tmp_path: Path) -> None:
+    _, style = tiny_data
+    with pytest.raises(ConfigError, match="--lr-final"):
+        config_from_args(build_parser().parse_args(["--style", str(style), "--data", str(tmp_path), "--out",
+                                                    str(tmp_path / "r"), "--lr", "1e-3", "--lr-final", "2e-3"]))
 
 
 def test_teacher_targets_are_cropped_with_their_photo(tiny_data: tuple[Path, Path], tmp_path: Path) -> None:
