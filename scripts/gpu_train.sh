@@ -14,7 +14,8 @@
 # Environment: OUT (results folder, default ./gpu-train-out), MINUTES (training wall time per model, default 7),
 # NAMES (subset, e.g. "starry_night-lite udnie-full"), SIZE (crop, default 256), BATCH (default 4), STEPS (cap, default
 # 1000000), INIT=1 (start each model from the bundled one in models/), PYTHON (default python3), BUNDLE (default
-# .gpu_train). On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
+# .gpu_train), LR (default 1e-3) and LR_FINAL (default 1e-4: the rate decays, cosine, to it by the end of MINUTES;
+# empty for a constant rate). On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-train-out}"
@@ -23,6 +24,8 @@ SIZE="${SIZE:-256}"
 BATCH="${BATCH:-4}"
 STEPS="${STEPS:-1000000}"
 INIT="${INIT:-0}"
+LR="${LR:-1e-3}"
+LR_FINAL="${LR_FINAL-1e-4}"
 PY="${PYTHON:-python3}"
 BUNDLE="${BUNDLE:-.gpu_train}"
 NAMES="${NAMES:-starry_night-lite great_wave-lite the_scream-lite composition_vii-lite udnie-lite water_lilies-lite \
@@ -44,7 +47,7 @@ declare -A STYLE_FILE=(
     [starry_night]=starry_night_vangogh [great_wave]=great_wave_hokusai_crop [the_scream]=the_scream_munch
     [composition_vii]=composition_vii_kandinsky [udnie]=udnie_picabia [water_lilies]=water_lilies_monet_1919)
 # The recipe of tools/train_all.sh (docs/TRAINING.md), at GPU size.
-COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch $BATCH --lr 1e-3 --style-weight 20 \
+COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch $BATCH --lr $LR ${LR_FINAL:+--lr-final $LR_FINAL} --style-weight 20 \
 --temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
 --style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps $STEPS --sample-every 0 \
 --checkpoint-every 500 --log-every 20 --threads 1 --size $SIZE --max-minutes $MINUTES --resume"
