@@ -11,7 +11,9 @@
 # and round), ROUNDS (default 1), NAMES ("starry_night-lite udnie-full ..." in the order to train; default: the six
 # lite models then the six full ones), THREADS (torch threads), INIT=1 to start a model that has no checkpoint yet
 # from the bundled model's weights (models/NAME.onnx), EXPORT (export folder), LITE_EXTRA / FULL_EXTRA (more
-# tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 600").
+# tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 600"), LR
+# (default 1e-3; LR=3e-4 to fine-tune models that have stopped improving at 1e-3: docs/TRAINING.md, session 20),
+# LR_FINAL (empty: a constant rate; else the rate decays, cosine, to it by the end of each round).
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
@@ -22,6 +24,8 @@ ROUNDS=${ROUNDS:-1}
 THREADS=${THREADS:-2}
 INIT=${INIT:-0}
 EXPORT=${EXPORT:-runs/export}
+LR=${LR:-1e-3}
+LR_FINAL=${LR_FINAL:-}
 export OMP_NUM_THREADS=$THREADS
 
 declare -A STYLE_FILE=(
@@ -35,7 +39,8 @@ starry_night-full great_wave-full the_scream-full composition_vii-full udnie-ful
 # lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px;
 # temporal weight 250 (its crisper fast-path strokes flicker more: docs/TRAINING.md, "flicker").
 # full: the net at full size on 128 px crops (its 9x9 full-resolution convolutions dominate the step).
-COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr 1e-3 --style-weight 20 \
+COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr $LR ${LR_FINAL:+--lr-final $LR_FINAL} \
+--style-weight 20 \
 --temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
 --style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps 1000000 --sample-every 100 \
 --checkpoint-every 50 --log-every 10 --threads $THREADS"
