@@ -23,10 +23,10 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from livestyle import __version__
-from livestyle.config import (BACKENDS, DEVICES, MASK_MODES, TORCH_MODES, BenchConfig, EffectsConfig, ModelConfig,
-                              RunConfig, SinkConfig, SourceConfig, parse_backend, parse_device, parse_mask,
-                              parse_positive_int, parse_scale, parse_sink_spec, parse_size, parse_strength,
-                              parse_styles, parse_torch_mode)
+from livestyle.config import (BACKENDS, DEVICES, MASK_MODES, TORCH_MODES, WARP_MODES, BenchConfig, EffectsConfig,
+                              ModelConfig, RunConfig, SinkConfig, SourceConfig, parse_backend, parse_device,
+                              parse_mask, parse_positive_int, parse_scale, parse_sink_spec, parse_size,
+                              parse_strength, parse_styles, parse_torch_mode, parse_warp)
 from livestyle.errors import ConfigError, LivestyleError, SourceError
 from livestyle.training import TOOLS
 
@@ -84,6 +84,9 @@ def _add_effect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-temporal", action="store_true", help="turn off flow-warped temporal blending")
     p.add_argument("--temporal-strength", type=_temporal_strength, metavar="F",
                    help="weight of the warped previous output, 0..1")
+    p.add_argument("--warp", type=parse_warp, metavar="MODE",
+                   help=f"remap of the previous output: {', '.join(WARP_MODES)} (default cubic, which keeps strokes "
+                        "sharp; linear costs about 6 ms less a 640x480 frame on a slow CPU: docs/BENCHMARKS.md)")
     p.add_argument("--strength", type=_strength, default=1.0, metavar="F",
                    help="mix of stylized over original, 0..1 (default 1)")
     p.add_argument("--preserve-colors", action="store_true", help="keep the input's colours, take the style's texture")
@@ -184,6 +187,8 @@ def _temporal_config(args: argparse.Namespace) -> Any:
         changes["enabled"] = False
     if args.temporal_strength is not None:
         changes["strength"] = args.temporal_strength
+    if args.warp is not None:
+        changes["interpolation"] = args.warp
     return dataclasses.replace(cfg, **changes) if changes else cfg
 
 

@@ -22,6 +22,8 @@ DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "tensorrt")
 BACKENDS: tuple[str, ...] = ("auto", "onnxruntime", "openvino", "torch")
 TORCH_MODES: tuple[str, ...] = ("graphs", "compile", "eager")  # how the torch backend runs the net on CUDA
 MASK_MODES: tuple[str, ...] = ("none", "background", "person")
+# How the blender remaps the previous output (livestyle.temporal.warp.INTERPOLATIONS, minus "nearest", which tears).
+WARP_MODES: tuple[str, ...] = ("cubic", "linear")
 SINK_SPEC_KINDS: tuple[str, ...] = ("preview", "vcam", "file", "folder", "http")
 
 MIN_SIDE, MAX_SIDE = 8, 16384
@@ -97,6 +99,10 @@ def parse_torch_mode(text: str) -> str:
 
 def parse_mask(text: str) -> str:
     return _choice(text, MASK_MODES, "mask mode")
+
+
+def parse_warp(text: str) -> str:
+    return _choice(text, WARP_MODES, "warp mode")
 
 
 def parse_port(text: str, allow_zero: bool = False) -> int:
@@ -246,7 +252,8 @@ class BenchConfig:
             "temporal": None if t is None else {"enabled": getattr(t, "enabled", None),
                                                 "strength": getattr(t, "strength", None),
                                                 "flow_preset": getattr(t, "flow_preset", None),
-                                                "flow_prior": getattr(t, "flow_prior", None)},
+                                                "flow_prior": getattr(t, "flow_prior", None),
+                                                "interpolation": getattr(t, "interpolation", None)},
             "strength": r.effects.strength, "preserve_colors": r.effects.preserve_colors,
             "mask": r.effects.mask, "sinks": [str(s) for s in r.sinks.specs],
             "pipelined": r.pipelined, "prefetch": r.prefetch, "frames": self.frames, "warmup": self.warmup,

@@ -66,6 +66,7 @@ def test_bad_option_values(capsys, tiny) -> None:
     _error(capsys, ["run", "--sink", "ftp:foo"], "bad sink")
     _error(capsys, ["bench", "--frames", "0"], "frame count")
     _error(capsys, ["run", "--temporal-strength", "nan"], "temporal strength")
+    _error(capsys, ["run", "--warp", "nearest"], "bad warp mode")
 
 
 def test_argparse_errors_exit_2(capsys) -> None:
@@ -168,6 +169,14 @@ def test_bench_json(capsys, tmp_path, tiny) -> None:
     assert data["usage"]["cpu_ms_per_frame"] > 0 and data["usage"]["cores_used"] > 0
     assert p.stat().st_size > 1000
     assert "FPS" in capsys.readouterr().out
+
+
+def test_warp_option_reaches_the_blender(tmp_path, tiny) -> None:
+    j = tmp_path / "b.json"
+    for mode in ("linear", "cubic"):
+        assert main(["bench", "--size", "64x48", "--frames", "3", "--warmup", "1", "--model", tiny, "--json", str(j),
+                     "--warp", mode]) == 0
+        assert json.loads(j.read_text())["config"]["temporal"]["interpolation"] == mode
 
 
 def test_run_synth_to_file(capsys, tmp_path, tiny) -> None:
