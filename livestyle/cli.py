@@ -86,7 +86,8 @@ def _add_effect_args(p: argparse.ArgumentParser) -> None:
                    help="weight of the warped previous output, 0..1")
     p.add_argument("--warp", type=parse_warp, metavar="MODE",
                    help=f"remap of the previous output: {', '.join(WARP_MODES)} (default cubic, which keeps strokes "
-                        "sharp; linear costs about 6 ms less a 640x480 frame on a slow CPU: docs/BENCHMARKS.md)")
+                        "sharp; linear is about 10%% faster on a slow CPU but softens strokes in motion: "
+                        "docs/BENCHMARKS.md)")
     p.add_argument("--strength", type=_strength, default=1.0, metavar="F",
                    help="mix of stylized over original, 0..1 (default 1)")
     p.add_argument("--preserve-colors", action="store_true", help="keep the input's colours, take the style's texture")
