@@ -38,14 +38,15 @@ starry_night-full great_wave-full the_scream-full composition_vii-full udnie-ful
 # saturation penalty (no blobs), Adam 1e-3, bf16 + channels-last where the CPU has native bf16 (--amp auto).
 # lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px;
 # temporal weight 250 (its crisper fast-path strokes flicker more: docs/TRAINING.md, "flicker").
-# full: the net at full size on 128 px crops (its 9x9 full-resolution convolutions dominate the step).
+# full: the net at full size on 192 px crops (1.7x the cost of the earlier 128 px per image, but objects at about
+# the scale they have at 512-640 px: the_scream-full 2.53 -> 2.06 in 219 steps, docs/TRAINING.md, session 21).
 COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr $LR ${LR_FINAL:+--lr-final $LR_FINAL} \
 --style-weight 20 \
 --temporal-weight 20 --tv-weight 1e-6 --content-layers relu2_2 --style-layers relu1_2,relu2_2,relu3_3,relu4_1 \
 --style-size 256 --saturation-weight 1 --logit-limit 4 --amp auto --steps 1000000 --sample-every 100 \
 --checkpoint-every 50 --log-every 10 --threads $THREADS"
 LITE_ARGS="--arch lite --size 192 --train-scale 0.5 --temporal-weight 250 ${LITE_EXTRA:-}"
-FULL_ARGS="--arch full --size 128 ${FULL_EXTRA:-}"
+FULL_ARGS="--arch full --size 192 ${FULL_EXTRA:-}"
 
 for round in $(seq 1 "$ROUNDS"); do
     for NAME in $NAMES; do
