@@ -38,7 +38,7 @@ starry_night-full great_wave-full the_scream-full composition_vii-full udnie-ful
 # saturation penalty (no blobs), Adam 1e-3, bf16 + channels-last where the CPU has native bf16 (--amp auto).
 # lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px;
 # temporal weight 250 (its crisper fast-path strokes flicker more: docs/TRAINING.md, "flicker").
-# full: the net at full size on 192 px crops (1.7x the cost of the earlier 128 px per image, but objects at about
+# full: the net at full size on 192 px crops (1.7x the cost of the earlier 128 px per image, but objects closer to
 # the scale they have at 512-640 px: the_scream-full 2.53 -> 2.06 in 219 steps, docs/TRAINING.md, session 21).
 COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr $LR ${LR_FINAL:+--lr-final $LR_FINAL} \
 --style-weight 20 \
