@@ -83,3 +83,12 @@ def test_dataclasses_validate() -> None:
         EffectsConfig(mask="face")
     d = BenchConfig().describe()
     assert d["source"] == "synth:640x480" and d["pipelined"] is True and d["frames"] == 200
+
+
+def test_warp_modes_are_interpolations_the_blender_knows() -> None:
+    """config.WARP_MODES is spelled out (config stays free of cv2); it must not drift from the warp module's list."""
+    from livestyle.config import WARP_MODES, parse_warp
+    from livestyle.temporal.warp import INTERPOLATIONS
+
+    assert WARP_MODES[0] == "cubic" and set(WARP_MODES) <= set(INTERPOLATIONS)
+    assert parse_warp(" Linear ") == "linear"
