@@ -5,6 +5,13 @@
 #   device: bash scripts/gpu_train.sh                             # run with carry [".gpu_train"]; results in $OUT
 #   here:   .venv/bin/python -m tools.gpu_bundle import DIR       # DIR = the run's files_at: export to runs/export/
 #
+# The device takes at most 64 MiB of working tree and the tracked files alone are 68 MiB (the bundled ONNX models);
+# the bundle carries the models' weights in fp16 (.gpu_train/init, for INIT=1) instead. So, before the device call,
+# leave the ONNX files out of the index for the duration, and put it back afterwards (session 22 did exactly this):
+#   printf '/models/*.onnx\n/docs/temporal_comparison.gif\n' >> .git/info/exclude
+#   git rm -q --cached models/*.onnx docs/temporal_comparison.gif        # 3.9 MiB of tree + 53 MiB of bundle
+#   ... device run ...;  git reset -q; (remove the two lines from .git/info/exclude)
+#
 # The twelve trainings run as parallel processes on the one GPU (bf16 autocast + channels-last, the documented
 # recipe at 256 px, batch 4: lite through the fast path, full at full size), each for MINUTES of wall time, then
 # their weights (net tensors only, with the run's metadata) and logs are packed into at most 8 files under $OUT
@@ -13,7 +20,7 @@
 #
 # Environment: OUT (results folder, default ./gpu-train-out), MINUTES (training wall time per model, default 7),
 # NAMES (subset, e.g. "starry_night-lite udnie-full"), SIZE (crop, default 256), BATCH (default 4), STEPS (cap, default
-# 1000000), INIT=1 (start each model from the bundled one in models/), PYTHON (default python3), BUNDLE (default
+# 1000000), INIT=1 (start each model from the bundled one: BUNDLE/init/NAME.safetensors, else models/), PYTHON (default python3), BUNDLE (default
 # .gpu_train), LR (default 1e-3) and LR_FINAL (default 1e-4: the rate decays, cosine, to it by the end of MINUTES;
 # empty for a constant rate). On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
 set -u
@@ -59,7 +66,8 @@ for NAME in $NAMES; do
     [ -n "$file" ] || { echo "unknown style in $NAME" >>"$LOG"; continue; }
     if [ "$variant" = lite ]; then ARGS="--arch lite --train-scale 0.5 --temporal-weight 250"; else ARGS="--arch full"; fi
     init=""
-    if [ "$INIT" = 1 ] && [ -f "models/$NAME.onnx" ]; then init="--init models/$NAME.onnx"; fi
+    if [ "$INIT" = 1 ] && [ -f "$BUNDLE/init/$NAME.safetensors" ]; then init="--init $BUNDLE/init/$NAME.safetensors"
+    elif [ "$INIT" = 1 ] && [ -f "models/$NAME.onnx" ]; then init="--init models/$NAME.onnx"; fi
     style_path="$DATA/styles/$file.jpg"
     "$PY" -m tools.train --style "$style_path" --out "$RUNS/$NAME" $COMMON $ARGS $init \
         >"$RUNS/$NAME.out" 2>&1 &

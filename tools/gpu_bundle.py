@@ -58,11 +58,36 @@ def prepare(data: Path, out: Path = BUNDLE, short_side: int = 410) -> int:
             raise SourceError(f"style image missing: {src}")
         shutil.copyfile(src, out / "styles" / src.name)
     shutil.copyfile(weights_path(), out / weights_path().name)
+    write_inits(out / "init")
     exclude = ROOT / ".git" / "info" / "exclude"
     if exclude.parent.is_dir() and "/.gpu_train/" not in (exclude.read_text() if exclude.is_file() else ""):
         with open(exclude, "a") as f:
             f.write("/.gpu_train/\n")
     return sum(f.stat().st_size for f in out.rglob("*") if f.is_file())
+
+
+def write_inits(out: Path) -> list[Path]:
+    """The bundled models' weights in fp16 (half the fp32 ONNX files, which would not fit the device's 64 MiB
+    transfer) for ``INIT=1``; ``tools.train --init NAME.safetensors`` casts them back to fp32."""
+    from safetensors.torch import save_file
+
+    from livestyle.stylize.registry import find_model
+    from livestyle.stylize.torch_backend import build_net
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for onnx in sorted((ROOT / "models").glob("*-*.onnx")):
+        name = onnx.name.removesuffix(".onnx")
+        if name.endswith(".fp16") or not onnx.with_suffix(".json").is_file():
+            continue
+        card = find_model(str(onnx.with_suffix(".json")))
+        state = {k: v.detach().half().contiguous() for k, v in build_net(card).state_dict().items()}
+        training = card.training or {}
+        meta = {"architecture": card.architecture, "source": onnx.name,
+                "total_steps": int(training.get("total_steps") or training.get("steps") or 0)}
+        paths.append(out / f"{name}.safetensors")
+        save_file(state, str(paths[-1]), metadata={"livestyle_init": json.dumps(meta)})
+    return paths
 
 
 def pack(runs: Path, out: Path, names: Sequence[str]) -> list[Path]:

@@ -175,7 +175,10 @@ def _dist_init() -> tuple[int, int, int]:
 
 def init_weights(net: nn.Module, source: str) -> int:
     """Start ``net`` from a shipped model (a name like ``udnie-full``, a card or an ONNX path): its fp32 ONNX
-    initializers, through the torch backend's checked loader. Refuses a different architecture."""
+    initializers, through the torch backend's checked loader; or from a ``.safetensors`` file of its weights (the
+    GPU bundle's fp16 copies, which fit the device's transfer limit). Refuses a different architecture."""
+    if source.endswith(".safetensors"):
+        return _init_from_safetensors(net, Path(source))
     from livestyle.stylize.registry import find_model
     from livestyle.stylize.torch_backend import build_net as net_from_card
 
@@ -187,6 +190,21 @@ def init_weights(net: nn.Module, source: str) -> int:
     net.load_state_dict(donor.state_dict())
     training = card.training or {}
     return int(training.get("total_steps") or training.get("steps") or 0)
+
+
+def _init_from_safetensors(net: nn.Module, path: Path) -> int:
+    """Load weights written by ``tools.gpu_bundle prepare`` (metadata ``livestyle_init``: architecture, steps)."""
+    if not path.is_file():
+        raise ConfigError(f"--init {path}: no such file")
+    with safe_open(str(path), framework="pt") as f:
+        meta = json.loads((f.metadata() or {}).get("livestyle_init", "{}"))
+    arch = meta.get("architecture")
+    if arch is None or NetConfig.from_dict(arch).to_dict() != net.config.to_dict():
+        raise ConfigError(f"--init {path}: its architecture ({(arch or {}).get('arch')}) differs from --arch "
+                          f"{net.config.arch}")
+    state = {k: v.float() for k, v in load_file(str(path)).items()}
+    net.load_state_dict(state)
+    return int(meta.get("total_steps") or 0)
 
 
 def saturation_penalty(z: torch.Tensor, limit: float) -> torch.Tensor:
