@@ -6,7 +6,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from livestyle import config
@@ -51,6 +51,7 @@ def test_config_parsers(text: str) -> None:
 
 @FAST
 @given(st.one_of(st.text(max_size=30), st.from_regex(r"(synth|synth-still|cam)(:.{0,10})?", fullmatch=True)))
+@example("~\x00")  # found by hypothesis in session 22: expanduser raised ValueError
 def test_source_specs(text: str) -> None:
     from livestyle.capture.registry import parse_source_spec
 

@@ -93,6 +93,8 @@ def parse_source_spec(spec: str) -> SourceSpec:
         if scheme not in _URL_SCHEMES:
             raise SourceError(f"unsupported URL scheme {scheme!r} in {spec!r}: use one of {', '.join(_URL_SCHEMES)}")
         return SourceSpec("stream", text)
+    if "\x00" in text:  # expanduser("~\x00") and the file system calls raise ValueError on it
+        raise SourceError(f"bad source {spec!r}: it contains a NUL character")
     path = Path(os.path.expanduser(text))  # os.path never raises for an unknown ~user
     if path.is_dir():
         return SourceSpec("folder", str(path))
