@@ -73,6 +73,7 @@ def write_inits(out: Path) -> list[Path]:
 
     from livestyle.stylize.registry import find_model
     from livestyle.stylize.torch_backend import build_net
+    from tools.train import card_steps
 
     out.mkdir(parents=True, exist_ok=True)
     paths = []
@@ -82,9 +83,7 @@ def write_inits(out: Path) -> list[Path]:
             continue
         card = find_model(str(onnx.with_suffix(".json")))
         state = {k: v.detach().half().contiguous() for k, v in build_net(card).state_dict().items()}
-        training = card.training or {}
-        meta = {"architecture": card.architecture, "source": onnx.name,
-                "total_steps": int(training.get("total_steps") or training.get("steps") or 0)}
+        meta = {"architecture": card.architecture, "source": onnx.name, "total_steps": card_steps(card.training)}
         paths.append(out / f"{name}.safetensors")
         save_file(state, str(paths[-1]), metadata={"livestyle_init": json.dumps(meta)})
     return paths

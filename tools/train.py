@@ -184,12 +184,21 @@ def init_weights(net: nn.Module, source: str) -> int:
 
     card = find_model(str(Path(source).with_suffix(".json")) if source.endswith(".onnx") else source)
     donor = net_from_card(card)
-    if NetConfig.from_dict(card.architecture).to_dict() != net.config.to_dict():
-        raise ConfigError(f"--init {source}: its architecture ({card.architecture.get('arch')}) differs from --arch "
-                          f"{net.config.arch}")
+    _check_architecture(net, card.architecture, source)
     net.load_state_dict(donor.state_dict())
-    training = card.training or {}
+    return card_steps(card.training)
+
+
+def card_steps(training: dict[str, Any] | None) -> int:
+    """All the steps a shipped model has had (``total_steps`` of a continued training, else ``steps``)."""
+    training = training or {}
     return int(training.get("total_steps") or training.get("steps") or 0)
+
+
+def _check_architecture(net: nn.Module, arch: dict[str, Any] | None, source: object) -> None:
+    if arch is None or NetConfig.from_dict(arch).to_dict() != net.config.to_dict():
+        raise ConfigError(f"--init {source}: its architecture ({(arch or {}).get('arch')}) differs from --arch "
+                          f"{net.config.arch}")
 
 
 def _init_from_safetensors(net: nn.Module, path: Path) -> int:
@@ -198,12 +207,8 @@ def _init_from_safetensors(net: nn.Module, path: Path) -> int:
         raise ConfigError(f"--init {path}: no such file")
     with safe_open(str(path), framework="pt") as f:
         meta = json.loads((f.metadata() or {}).get("livestyle_init", "{}"))
-    arch = meta.get("architecture")
-    if arch is None or NetConfig.from_dict(arch).to_dict() != net.config.to_dict():
-        raise ConfigError(f"--init {path}: its architecture ({(arch or {}).get('arch')}) differs from --arch "
-                          f"{net.config.arch}")
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
-    net.load_state_dict(state)
+    _check_architecture(net, meta.get("architecture"), path)
+    net.load_state_dict({k: v.float() for k, v in load_file(str(path)).items()})
     return int(meta.get("total_steps") or 0)
 
 
