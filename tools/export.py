@@ -99,8 +99,10 @@ def parity(net: torch.nn.Module, path: Path, x: np.ndarray) -> dict[str, float]:
     return {"max_abs": float(d.max()), "mean_abs": float(d.mean())}
 
 
-def parity_input(style_or_photo: Path | None, h: int = 92, w: int = 124) -> np.ndarray:
-    """A photo-like input (odd multiple-of-4 size, not square) so the check covers realistic activations."""
+def parity_input(style_or_photo: Path | None, h: int = 92, w: int = 124, multiple: int = 4) -> np.ndarray:
+    """A photo-like input (odd multiple-of-4 size, not square) so the check covers realistic activations; the
+    sides are rounded up to the net's ``multiple``."""
+    h, w = -(-h // multiple) * multiple, -(-w // multiple) * multiple
     if style_or_photo is not None and Path(style_or_photo).is_file():
         from tools.images import load_rgb
         from livestyle.frames import resize
@@ -181,11 +183,13 @@ def export(checkpoint: str | Path, output: str | Path, *, style_image: str | Pat
     net, meta = load_net(checkpoint)
     output.parent.mkdir(parents=True, exist_ok=True)
     name = output.stem
-    variant = meta.get("net", {}).get("arch", "full")
+    arch = meta.get("net", {}).get("arch", "full")
+    variant = "lite" if arch.startswith("lite") else arch  # lite_hd and lite_hd_wide are lite models too
     style = style or re.sub(r"-(lite|full)$", "", name)
     style_src = Path(style_image or meta.get("config", {}).get("style", ""))
     files = {"fp32": export_onnx(net, output)}
-    x = parity_input(Path(parity_photo) if parity_photo else (style_src if style_src.is_file() else None))
+    x = parity_input(Path(parity_photo) if parity_photo else (style_src if style_src.is_file() else None),
+                     multiple=int(getattr(net, "size_multiple", 4)))
     figures: dict[str, Any] = {"input": list(x.shape)}
     figures["fp32"] = parity(net, files["fp32"], x)
     print(f"{files['fp32'].name}: max abs diff vs torch {figures['fp32']['max_abs']:.4g} "
@@ -209,7 +213,9 @@ def export(checkpoint: str | Path, output: str | Path, *, style_image: str | Pat
     if credit is None:
         credit = style_credit(style_src.name) if style_src.name else ""
     if recommended_size is None:
-        recommended_size = (320, 240) if variant == "lite" else (640, 480)
+        # a lite net whose stem downsamples by 4 runs on the whole frame; the older lite nets at half size
+        half = variant == "lite" and getattr(net, "config", None) is not None and net.config.stem_stride != 4
+        recommended_size = (320, 240) if half else (640, 480)
     card = build_card(name=name, style=style, variant=variant if variant in ("lite", "full") else "full",
                       files=files, style_image=rel_style, credit=credit, meta=meta, parity_figures=figures,
                       recommended_size=recommended_size, size_multiple=int(getattr(net, "size_multiple", 4)))
@@ -225,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--credit", default=None, help="style credit line (default: from /work/shared/data/SOURCES.md)")
     p.add_argument("--style", default=None, help="style id (default: NAME without -lite/-full)")
     p.add_argument("--no-fp16", action="store_true", help="skip the fp16 variant")
-    p.add_argument("--recommended-size", default=None, help="WxH internal size (default 320x240 lite, 640x480 full)")
+    p.add_argument("--recommended-size", default=None, help="WxH internal size (default 320x240 for a half-size lite net, else 640x480)")
     p.add_argument("--parity-photo", default=None, help="image used for the parity check (default: the style image)")
     p.add_argument("--fp32-tol", type=float, default=FP32_TOLERANCE)
     p.add_argument("--fp16-tol", type=float, default=FP16_TOLERANCE)

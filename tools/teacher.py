@@ -27,6 +27,7 @@ from tqdm import tqdm
 from livestyle.errors import ConfigError, LivestyleError, SourceError
 from tools.gatys import GatysConfig, build_loss, stylize_image
 from tools.images import IMAGE_SUFFIXES, load_tensor, save_rgb
+from tools.splits import is_held_out
 
 MANIFEST = "manifest.jsonl"
 
@@ -142,15 +143,65 @@ def make_targets(
     return made, cached
 
 
+def make_model_targets(photos: Sequence[Path], model: str | Path, out_dir: str | Path, short_side: int = 410,
+                       threads: int = 2, progress: bool = True) -> tuple[int, int]:
+    """Stylize every photo not yet cached with a bundled feed-forward model (a ``full`` one, to distil a lite
+    net from it): seconds per photo instead of the Gatys optimiser's minutes. Photos are resized to
+    ``short_side`` first (the trainer keeps 1.6 x its crop size: 410 for 256 px crops), so the teacher paints at
+    the scale the student's crops are taken from. Returns (newly made, already cached)."""
+    import cv2
+
+    from livestyle.stylize.registry import find_model
+    from livestyle.stylize.stylizer import Stylizer
+    from tools.images import load_rgb
+
+    card = find_model(model)
+    card.verify("fp32")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    settings = {"model": card.name, "sha256_fp32": card.sha256.get("fp32"), "short_side": int(short_side)}
+    m = max(card.size_multiple, 1)
+    made = cached = 0
+    bar = tqdm(photos, desc=f"teacher {card.name}", disable=not progress, dynamic_ncols=True)
+    with (out_dir / MANIFEST).open("a") as manifest:
+        for photo in bar:
+            target = out_dir / f"{cache_key(Path(photo).read_bytes(), [], settings)}.png"
+            if target.is_file():
+                cached += 1
+                continue
+            try:
+                img = load_rgb(photo)
+            except SourceError as exc:
+                tqdm.write(f"skipped: {exc}", file=sys.stderr)
+                continue
+            h, w = img.shape[:2]
+            s = short_side / min(h, w)
+            nw, nh = max(m, round(w * s / m) * m), max(m, round(h * s / m) * m)
+            img = cv2.resize(img, (nw, nh), interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR)
+            out = Stylizer(card, device="cpu", size=(nw, nh), threads=threads, precision="fp32")(img)
+            _atomic_save(torch.from_numpy(out).permute(2, 0, 1).float(), target)
+            manifest.write(json.dumps({"source": str(photo), "target": target.name, "size": [nw, nh],
+                                       "model": card.name}) + "\n")
+            manifest.flush()
+            made += 1
+    bar.close()
+    return made, cached
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m tools.teacher", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument("--style", nargs="+", required=True)
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--style", nargs="+", help="style image(s): Gatys-optimised targets")
+    src.add_argument("--model", help="a bundled model (e.g. starry_night-full) or its card: feed-forward targets, "
+                                     "to distil a lite net from a full one (--size is then the shorter side)")
     p.add_argument("--style-weights", nargs="+", type=float)
     p.add_argument("--data", required=True, help="folder of training photos")
     p.add_argument("--recursive", action="store_true", help="also look in sub-folders")
     p.add_argument("--out", required=True, help="cache folder for the targets")
-    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--size", type=int, default=None,
+                   help="Gatys: the longer side (default 256); --model: the shorter side (default 410, what the "
+                        "trainer keeps for 256 px crops)")
     p.add_argument("--iters", type=int, default=200)
     p.add_argument("--optimizer", choices=("lbfgs", "adam"), default="lbfgs")
     p.add_argument("--content-weight", type=float, default=GatysConfig.content_weight)
@@ -163,7 +214,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     try:
-        cfg = GatysConfig(size=args.size, iters=args.iters, optimizer=args.optimizer,
+        if args.model:
+            photos = [p for p in find_photos(args.data, args.recursive) if not is_held_out(p)][: args.limit]
+            made, cached = make_model_targets(photos, args.model, args.out, args.size or 410, args.threads,
+                                              progress=not args.quiet)
+            print(f"{made} targets made, {cached} already cached, in {args.out}")
+            return 0
+        cfg = GatysConfig(size=args.size or 256, iters=args.iters, optimizer=args.optimizer,
                           content_weight=args.content_weight, style_weight=args.style_weight,
                           tv_weight=args.tv_weight, pooling=args.pooling)
         cfg.validate()

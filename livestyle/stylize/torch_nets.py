@@ -111,13 +111,22 @@ PRESETS: dict[str, NetConfig] = {
     # 11.4 ms per 320x240 frame, 50 ms at 640x480 (ORT CPU EP, 1 thread, this machine), 55k parameters.
     "lite": NetConfig("lite", (32, 32, 64), 3, 3, separable=True, separable_up=True, reflect=True, stem_stride=2,
                       output_stage="pixelshuffle"),
+    # The whole frame, no guided upsampling: residual blocks at 1/8 (issue 11: a half-size net's strokes lose the
+    # fine texture the style loss asks for). Figures in docs/TRAINING.md, "Architectures".
+    "lite_hd": NetConfig("lite_hd", (16, 32, 64), 4, 3, separable=True, separable_up=True, reflect=True,
+                         stem_stride=4, output_stage="pixelshuffle"),
+    "lite_hd_wide": NetConfig("lite_hd_wide", (16, 48, 96), 4, 3, separable=True, separable_up=True, reflect=True,
+                              stem_stride=4, output_stage="pixelshuffle"),
 }
 
 
 class TransformerNet(nn.Module):
     """Encoder (k x k conv, two stride-2 convs) -> residual blocks -> decoder (two upsample+conv, k x k conv)."""
 
-    size_multiple = 4
+    @property
+    def size_multiple(self) -> int:
+        """The total downsampling factor: input sides must be multiples of it."""
+        return 8 if self.config.stem_stride == 4 else 4
 
     def __init__(self, config: NetConfig | str = "full") -> None:
         super().__init__()
@@ -152,8 +161,22 @@ class TransformerNet(nn.Module):
                 UpsampleConv(c3, c2, 3, separable=up_sep, reflect=r),
                 *self._output_stage(c2, k, r, config.output_stage),
             )
+        elif config.stem_stride == 4:
+            # Full-resolution variant: three stride-2 convs put the residual blocks at 1/8 of the frame, so the net
+            # runs on the whole frame (no guided upsampling, the strokes are its own) for about the cost of the
+            # stride-2 net at half the size; the output conv runs at 1/2 resolution into DepthToSpace.
+            self.encoder = nn.Sequential(
+                ConvLayer(3, c1, k, stride=2, reflect=r),
+                ConvLayer(c1, c2, 3, stride=2, reflect=r),
+                ConvLayer(c2, c3, 3, stride=2, reflect=r),
+            )
+            self.decoder = nn.Sequential(
+                UpsampleConv(c3, c2, 3, separable=up_sep, reflect=r),
+                UpsampleConv(c2, c1, 3, separable=up_sep, reflect=r),
+                *self._output_stage(c1, k, r, config.output_stage),
+            )
         else:
-            raise ValueError(f"stem_stride must be 1 or 2, got {config.stem_stride}")
+            raise ValueError(f"stem_stride must be 1, 2 or 4, got {config.stem_stride}")
         self.res = nn.Sequential(*[ResidualBlock(c3, separable=sep, reflect=r) for _ in range(config.res_blocks)])
 
     @staticmethod

@@ -21,7 +21,23 @@ def test_shapes_at_multiples_of_four(arch: str, shape: tuple[int, ...]) -> None:
         y = net(x)
     assert y.shape == x.shape
     assert float(y.min()) >= 0.0 and float(y.max()) <= 255.0
-    assert TransformerNet.size_multiple == 4
+    assert net.size_multiple == 4
+
+
+@pytest.mark.parametrize("arch", ["lite_hd", "lite_hd_wide"])
+@pytest.mark.parametrize("shape", [(1, 3, 48, 64), (2, 3, 24, 40), (1, 3, 16, 24)])
+def test_full_resolution_presets_keep_the_size_at_multiples_of_eight(arch: str, shape: tuple[int, ...]) -> None:
+    torch.manual_seed(0)
+    net = TransformerNet(arch).eval()
+    x = torch.rand(*shape) * 255
+    with torch.no_grad():
+        y = net(x)
+    assert y.shape == x.shape
+    assert float(y.min()) >= 0.0 and float(y.max()) <= 255.0
+    assert net.size_multiple == 8
+    # the residual blocks run at 1/8 of the frame: that is where their cost stays small
+    with torch.no_grad():
+        assert net.encoder(x / 255.0).shape[-2:] == (shape[2] // 8, shape[3] // 8)
 
 
 def test_param_budgets() -> None:
@@ -29,6 +45,7 @@ def test_param_budgets() -> None:
     assert count_params(TransformerNet("full")) * 4 < 7_000_000
     assert count_params(TransformerNet("lite")) * 4 < 1_000_000
     assert count_params(TransformerNet("lite")) < count_params(TransformerNet("full")) / 10
+    assert count_params(TransformerNet("lite_hd_wide")) < count_params(TransformerNet("full")) / 10
 
 
 def test_config_roundtrip_rebuilds_same_architecture() -> None:

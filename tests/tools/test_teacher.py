@@ -74,3 +74,33 @@ def test_teacher_user_errors(data: tuple[Path, Path], tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
     assert main(["--style", str(style), "--data", str(empty), "--out", str(tmp_path / "o")]) == 2
+
+
+def test_model_targets_are_the_models_output_at_the_requested_scale(data: tuple[Path, Path], tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """--model: feed-forward targets (distilling a lite net from a full one), cached and read by the trainer."""
+    from livestyle.stylize.registry import find_model
+    from livestyle.stylize.stylizer import Stylizer
+    from tools.data import PhotoCrops
+    from tools.images import load_rgb
+
+    photos, _ = data
+    card_path = Path(__file__).resolve().parents[1] / "fixtures" / "tiny-test.json"
+    out = tmp_path / "targets"
+    args = ["--model", str(card_path), "--data", str(photos), "--out", str(out), "--size", "16", "--quiet",
+            "--threads", "1"]
+    assert main(args) == 0
+    assert "2 targets made, 0 already cached" in capsys.readouterr().out
+    manifest = load_manifest(out)
+    assert set(manifest) == {str(photos / "p0.png"), str(photos / "p1.png")}
+    target = load_rgb(manifest[str(photos / "p0.png")])
+    assert target.shape == (16, 22, 3)  # shorter side 16, the 32x24 photo's aspect, even sides (size_multiple 2)
+    import cv2
+
+    small = cv2.resize(load_rgb(photos / "p0.png"), (22, 16), interpolation=cv2.INTER_AREA)
+    expect = Stylizer(find_model(card_path), device="cpu", size=(22, 16), threads=1, precision="fp32")(small)
+    assert np.abs(target.astype(int) - expect.astype(int)).max() <= 1
+    assert main(args) == 0
+    assert "0 targets made, 2 already cached" in capsys.readouterr().out
+    crops = PhotoCrops([photos], size=8, teacher_dir=out)
+    assert crops[0].shape == (6, 8, 8)
