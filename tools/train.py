@@ -7,7 +7,8 @@ Loss per step, on a batch of random photo crops x:
 - perceptual loss (VGG19, :class:`tools.perceptual.PerceptualLoss`) of net(x1) against the style image and x;
 - temporal loss (Huang et al. 2017 / Ruder et al. 2016): x2 = warp(x, random smooth flow) + noise, and
   mean(mask * (net(x2) - warp(net(x1)))^2) / 255^2 so the network commutes with motion and ignores sensor noise;
-- optional distillation to teacher targets (Gatys outputs of the same photos, ``--teacher DIR``).
+- optional distillation to teacher targets (Gatys outputs of the same photos, ``--teacher DIR``), or to a
+  trained net's output computed on each crop (``--teacher-model``: a lite net learns from its full sibling).
 
 - saturation penalty: mean(relu(|z| - logit_limit)^2) on the pre-sigmoid output z. A saturated sigmoid passes
   no gradient, so once a region reaches 0 or 255 the loss can never pull it back: the white blobs and black holes
@@ -77,6 +78,7 @@ class TrainConfig:
     style_layers: tuple[str, ...] = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
     style_size: int | None = None
     teacher: str | None = None
+    teacher_model: str | None = None
     video: tuple[str, ...] = ()
     motion: dict[str, float] = field(default_factory=lambda: asdict(motion.MotionConfig()))
     sample_every: int = 200
@@ -189,6 +191,27 @@ def init_weights(net: nn.Module, source: str) -> int:
     return card_steps(card.training)
 
 
+def load_teacher_net(source: str) -> nn.Module:
+    """A frozen, eval-mode net to distil from: a shipped model (name, card or .onnx) or a ``.safetensors`` file of
+    ``tools.gpu_bundle prepare`` (its architecture is in the metadata), so the GPU run can carry it."""
+    if source.endswith(".safetensors"):
+        if not Path(source).is_file():
+            raise ConfigError(f"--teacher-model {source}: no such file")
+        with safe_open(source, framework="pt") as f:
+            arch = json.loads((f.metadata() or {}).get("livestyle_init", "{}")).get("architecture")
+        if arch is None:
+            raise ConfigError(f"--teacher-model {source}: no architecture in its metadata (tools.gpu_bundle writes it)")
+    else:
+        from livestyle.stylize.registry import find_model
+
+        arch = find_model(str(Path(source).with_suffix(".json")) if source.endswith(".onnx") else source).architecture
+        if arch is None:
+            raise ConfigError(f"--teacher-model {source}: its card records no architecture")
+    net = build_net(arch)
+    init_weights(net, source)
+    return net.eval().requires_grad_(False)
+
+
 def card_steps(training: dict[str, Any] | None) -> int:
     """All the steps a shipped model has had (``total_steps`` of a continued training, else ``steps``)."""
     training = training or {}
@@ -268,8 +291,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if main:
             print(f"initialised from {cfg.init}", file=sys.stderr)
     prec = choose_precision(device, cfg.amp, cfg.channels_last)
+    teacher_net = load_teacher_net(cfg.teacher_model).to(device) if cfg.teacher_model else None
     if prec.channels_last:
         net = net.to(memory_format=torch.channels_last)
+        teacher_net = teacher_net.to(memory_format=torch.channels_last) if teacher_net is not None else None
         loss_fn.vgg = loss_fn.vgg.to(memory_format=torch.channels_last)
     if main:
         print(f"precision: {prec.name} on {device}", file=sys.stderr)
@@ -344,6 +369,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         x = batch[:, :3].to(device, non_blocking=True)
         teacher = batch[:, 3:].to(device) if batch.shape[1] > 3 else None
         with prec.autocast():
+            if teacher_net is not None:
+                with torch.no_grad():
+                    teacher = teacher_net(prec.format(x)).float()
             if cfg.temporal_weight > 0:
                 if video_iter is not None and step % 2 == 1:
                     f1, f2, flow, mask = (t.to(device) for t in next(video_iter))
@@ -457,11 +485,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tv-weight", type=float, default=d.tv_weight)
     p.add_argument("--temporal-weight", type=float, default=d.temporal_weight)
     p.add_argument("--distill-weight", type=float, default=None,
-                   help="weight of the teacher-target loss (default 1.0 with --teacher, else 0)")
+                   help="weight of the teacher-target loss (default 1.0 with --teacher or --teacher-model, else 0)")
     p.add_argument("--content-layers", default=",".join(d.content_layers))
     p.add_argument("--style-layers", default=",".join(d.style_layers))
     p.add_argument("--style-size", type=int, default=None, help="resize the style image's longer side first")
     p.add_argument("--teacher", default=None, help="folder of teacher targets named like the training photos")
+    p.add_argument("--teacher-model", default=None,
+                   help="distil from this trained net's output on each crop (a model name, card, .onnx, or a "
+                        "gpu_bundle .safetensors), e.g. a lite net from its full sibling")
     p.add_argument("--video", nargs="*", default=[], help="folders of video frames for real temporal pairs")
     p.add_argument("--resume", action="store_true", help="continue from <out>/last.safetensors")
     p.add_argument("--sample-every", type=int, default=d.sample_every)
@@ -488,7 +519,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         raise ConfigError(f"--size {args.size}: use a multiple of 4, at least 16")
     if not Path(args.style).is_file():
         raise ConfigError(f"style image not found: {args.style}")
-    distill = args.distill_weight if args.distill_weight is not None else (1.0 if args.teacher else 0.0)
+    if args.teacher and args.teacher_model:
+        raise ConfigError("give --teacher (a folder of targets) or --teacher-model (a net), not both")
+    teach = bool(args.teacher or args.teacher_model)
+    distill = args.distill_weight if args.distill_weight is not None else (1.0 if teach else 0.0)
     if not 0.1 <= args.train_scale <= 1.0:
         raise ConfigError(f"--train-scale {args.train_scale}: use a value in 0.1..1 (0.5 = the lite fast path)")
     if args.train_scale != 1.0 and (args.size * args.train_scale) % 4:
@@ -502,7 +536,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         temporal_weight=args.temporal_weight, distill_weight=distill,
         content_layers=tuple(s for s in args.content_layers.split(",") if s),
         style_layers=tuple(s for s in args.style_layers.split(",") if s), style_size=args.style_size,
-        teacher=args.teacher, video=tuple(args.video), sample_every=args.sample_every,
+        teacher=args.teacher, teacher_model=args.teacher_model, video=tuple(args.video), sample_every=args.sample_every,
         checkpoint_every=args.checkpoint_every, log_every=args.log_every, seed=args.seed, threads=args.threads,
         amp=args.amp, channels_last=args.channels_last, saturation_weight=args.saturation_weight,
         logit_limit=args.logit_limit, train_scale=args.train_scale, grad_clip=args.grad_clip, init=args.init,

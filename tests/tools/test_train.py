@@ -171,3 +171,28 @@ def test_teacher_targets_are_cropped_with_their_photo(tiny_data: tuple[Path, Pat
     assert sorted(p.name for p in ds.paths) == ["a.jpg", "kodim01.png"]   # kodim02 has no target; kodim23 held out
     item = ds[0]
     assert item.shape == (6, 16, 16)
+
+
+def test_teacher_model_distils_its_output_into_the_student(tiny_data: tuple[Path, Path], tmp_path: Path) -> None:
+    """--teacher-model: the teacher net runs on each crop and the student is pulled towards its output (a lite_hd
+    student learning from a shipped model, here starry_night-lite, the fp16 copy the GPU bundle carries)."""
+    from tools import gpu_bundle
+    from tools.train import load_teacher_net
+
+    photos, style = tiny_data
+    inits = {p.stem: p for p in gpu_bundle.write_inits(tmp_path / "init")}
+    teacher = load_teacher_net(str(inits["starry_night-lite"]))
+    assert not teacher.training and not any(p.requires_grad for p in teacher.parameters())
+    out = tmp_path / "run"
+    common = dict(style=str(style), data=(str(photos),), out=str(out), arch="lite_hd", size=32, batch=2, lr=3e-3,
+                  content_weight=0.0, style_weight=0.0, temporal_weight=0.0, distill_weight=1.0,
+                  teacher_model=str(inits["starry_night-lite"]), content_layers=("relu1_1",),
+                  style_layers=("relu1_1",), sample_every=0, checkpoint_every=100, log_every=1, threads=1, seed=3)
+    train(TrainConfig(steps=40, **common))
+    distill = [float(r["distill"]) for r in csv.DictReader(open(out / "log.csv"))]
+    assert distill[0] > 0 and np.mean(distill[-5:]) < 0.5 * np.mean(distill[:5])
+    with pytest.raises(ConfigError, match="not both"):
+        config_from_args(build_parser().parse_args(["--style", str(style), "--data", str(photos), "--out",
+                                                    str(out), "--teacher", str(tmp_path), "--teacher-model", "x"]))
+    with pytest.raises(ConfigError, match="no such file"):
+        load_teacher_net(str(tmp_path / "missing.safetensors"))
