@@ -22,7 +22,10 @@
 # NAMES (subset, e.g. "starry_night-lite udnie-full"), SIZE (crop, default 256), BATCH (default 4), STEPS (cap, default
 # 1000000), INIT=1 (start each model from the bundled one: BUNDLE/init/NAME.safetensors, else models/), PYTHON (default python3), BUNDLE (default
 # .gpu_train), LR (default 1e-3) and LR_FINAL (default 1e-4: the rate decays, cosine, to it by the end of MINUTES;
-# empty for a constant rate). On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
+# empty for a constant rate), LITE_ARCH (default lite: the half-size net through the fast path; lite_hd or
+# lite_hd_wide: the full-resolution nets, distilled from the style's bundled full model run on each crop,
+# BUNDLE/init/STYLE-full.safetensors, with --distill-weight 100: docs/TRAINING.md, "full-resolution lite").
+# On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
 set -u
 cd "$(dirname "$0")/.."
 OUT="${OUT:-$PWD/gpu-train-out}"
@@ -34,6 +37,7 @@ INIT="${INIT:-0}"
 LR="${LR:-1e-3}"
 LR_FINAL="${LR_FINAL-1e-4}"
 PY="${PYTHON:-python3}"
+LITE_ARCH="${LITE_ARCH:-lite}"
 BUNDLE="${BUNDLE:-.gpu_train}"
 NAMES="${NAMES:-starry_night-lite great_wave-lite the_scream-lite composition_vii-lite udnie-lite water_lilies-lite \
 starry_night-full great_wave-full the_scream-full composition_vii-full udnie-full water_lilies-full}"
@@ -64,9 +68,16 @@ for NAME in $NAMES; do
     style=${NAME%-*}; variant=${NAME##*-}
     file=${STYLE_FILE[$style]:-}
     [ -n "$file" ] || { echo "unknown style in $NAME" >>"$LOG"; continue; }
-    if [ "$variant" = lite ]; then ARGS="--arch lite --train-scale 0.5 --temporal-weight 250"; else ARGS="--arch full"; fi
+    if [ "$variant" != lite ]; then ARGS="--arch full"
+    elif [ "$LITE_ARCH" = lite ]; then ARGS="--arch lite --train-scale 0.5 --temporal-weight 250"
+    else
+        teacher="$BUNDLE/init/$style-full.safetensors"; [ -f "$teacher" ] || teacher="$style-full"
+        ARGS="--arch $LITE_ARCH --temporal-weight 250 --teacher-model $teacher --distill-weight 100"
+    fi
     init=""
-    if [ "$INIT" = 1 ] && [ -f "$BUNDLE/init/$NAME.safetensors" ]; then init="--init $BUNDLE/init/$NAME.safetensors"
+    # a bundled model of another architecture (the half-size lite, when LITE_ARCH differs) cannot start this one
+    if [ "$variant" = lite ] && ! grep -q "\"arch\": \"$LITE_ARCH\"" "models/$NAME.json" 2>/dev/null; then :
+    elif [ "$INIT" = 1 ] && [ -f "$BUNDLE/init/$NAME.safetensors" ]; then init="--init $BUNDLE/init/$NAME.safetensors"
     elif [ "$INIT" = 1 ] && [ -f "models/$NAME.onnx" ]; then init="--init models/$NAME.onnx"; fi
     style_path="$DATA/styles/$file.jpg"
     "$PY" -m tools.train --style "$style_path" --out "$RUNS/$NAME" $COMMON $ARGS $init \

@@ -13,7 +13,10 @@
 # from the bundled model's weights (models/NAME.onnx), EXPORT (export folder), LITE_EXTRA / FULL_EXTRA (more
 # tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 600"), LR
 # (default 1e-3; LR=3e-4 to fine-tune models that have stopped improving at 1e-3: docs/TRAINING.md, session 20),
-# LR_FINAL (empty: a constant rate; else the rate decays, cosine, to it by the end of each round).
+# LR_FINAL (empty: a constant rate; else the rate decays, cosine, to it by the end of each round), LITE_ARCH
+# (default lite, the half-size net through the fast path; lite_hd / lite_hd_wide: the full-resolution nets,
+# 256 px crops, distilled from the style's bundled full model through targets made once by
+# python -m tools.teacher --model STYLE-full into runs/teacher/STYLE: docs/TRAINING.md, "full-resolution lite").
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
@@ -26,6 +29,7 @@ INIT=${INIT:-0}
 EXPORT=${EXPORT:-runs/export}
 LR=${LR:-1e-3}
 LR_FINAL=${LR_FINAL:-}
+LITE_ARCH=${LITE_ARCH:-lite}
 export OMP_NUM_THREADS=$THREADS
 
 declare -A STYLE_FILE=(
@@ -54,15 +58,24 @@ for round in $(seq 1 "$ROUNDS"); do
         file=${STYLE_FILE[$style]:-}
         if [ -z "$file" ]; then echo "unknown style in $NAME"; continue; fi
         if [ "$variant" = lite ]; then MIN=$LITE_MIN; ARGS=$LITE_ARGS; else MIN=$FULL_MIN; ARGS=$FULL_ARGS; fi
+        RUN="runs/$NAME"
+        if [ "$variant" = lite ] && [ "$LITE_ARCH" != lite ]; then
+            RUN="runs/$style-$LITE_ARCH"  # not runs/NAME: that may hold a checkpoint of the half-size net
+            $PY -m tools.teacher --model "$style-full" --data "$DATA/photos" --recursive --out "runs/teacher/$style" \
+                --size 410 --threads "$THREADS" --quiet || { echo "teacher targets for $style failed"; continue; }
+            ARGS="--arch $LITE_ARCH --size 256 --temporal-weight 250 --teacher runs/teacher/$style --distill-weight 100 \
+${LITE_EXTRA:-}"
+        fi
         init=""
-        if [ "$INIT" = 1 ] && [ ! -f "runs/$NAME/last.safetensors" ] && [ -f "models/$NAME.onnx" ]; then
+        if [ "$INIT" = 1 ] && [ ! -f "$RUN/last.safetensors" ] && [ -f "models/$NAME.onnx" ] \
+                && { [ "$variant" != lite ] || grep -q "\"arch\": \"$LITE_ARCH\"" "models/$NAME.json"; }; then
             init="--init models/$NAME.onnx"
         fi
         echo "=== $(date -u +%H:%M:%S) round $round $NAME: train ${MIN} min $init"
-        $PY -m tools.train --style "$DATA/styles/$file.jpg" --out "runs/$NAME" --max-minutes "$MIN" \
+        $PY -m tools.train --style "$DATA/styles/$file.jpg" --out "$RUN" --max-minutes "$MIN" \
             $COMMON $ARGS $init --resume || { echo "training $NAME failed"; continue; }
         echo "=== $(date -u +%H:%M:%S) $NAME: export to $EXPORT"
-        $PY -m tools.export "runs/$NAME/last.safetensors" -o "$EXPORT/$NAME.onnx" \
+        $PY -m tools.export "$RUN/last.safetensors" -o "$EXPORT/$NAME.onnx" \
             --parity-photo "$DATA/photos/kodak24/kodim23.png" || { echo "export $NAME failed"; continue; }
     done
 done
