@@ -32,6 +32,7 @@ import argparse
 import glob
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -221,6 +222,26 @@ def stylize_product(card: ModelCard, photo: np.ndarray) -> np.ndarray:
     return Stylizer(card, device="cpu", threads=1, precision="fp32")(photo)
 
 
+HALF_SIZE_BUDGET = (320, 240)  # the half-size lite models' recommended size: the pixels their net runs on
+
+
+def stylize_resampled(card: ModelCard, photo: np.ndarray, budget: tuple[int, int] = HALF_SIZE_BUDGET) -> np.ndarray:
+    """The model's native output shrunk to the half-size lite path's pixel budget and guided-upsampled back.
+
+    What the half-size path alone costs: run on a full model, it bounds what any net behind that path can reach
+    (docs/TRAINING.md, "full-resolution lite")."""
+    from livestyle.stylize.upsample import detail_upsample
+
+    h, w = photo.shape[:2]
+    f = min(1.0, math.sqrt(math.prod(budget) / (w * h)))
+    low = cv2.resize(stylize_native(card, photo), (max(4, int(w * f / 4 + 0.5) * 4), max(4, int(h * f / 4 + 0.5) * 4)),
+                     interpolation=cv2.INTER_AREA)
+    return detail_upsample(low, photo)
+
+
+STYLIZE_PATHS = {"native": stylize_native, "product": stylize_product, "resampled": stylize_resampled}
+
+
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -306,11 +327,12 @@ class EvalSettings:
     clip: str = DEFAULT_CLIP
     clip_frames: int = 30
     clip_width: int = 640
-    path: str = "native"  # or "product": the network at the card's recommended size + guided upsampling
+    path: str = "native"  # or "product": the network at the card's recommended size + guided upsampling;
+    # "resampled": the native output through the half-size path's resampling (stylize_resampled)
 
     def __post_init__(self) -> None:
-        if self.path not in ("native", "product"):
-            raise ConfigError(f"path must be native or product, got {self.path!r}")
+        if self.path not in STYLIZE_PATHS:
+            raise ConfigError(f"path must be one of {', '.join(STYLIZE_PATHS)}, got {self.path!r}")
 
     def key(self) -> str:
         return _sha(json.dumps(asdict(self), sort_keys=True).encode())[:12]
@@ -351,7 +373,7 @@ def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUN
     names = list(dict.fromkeys(settings.photos + settings.gatys_photos))
     for rel, path in zip(names, photo_paths(names)):
         photo = load_photo(path, settings.size, card.size_multiple)
-        out = stylize_native(card, photo) if settings.path == "native" else stylize_product(card, photo)
+        out = STYLIZE_PATHS[settings.path](card, photo)
         model_rows[rel] = loss_terms(loss, out, photo)
         blobs[rel] = find_blobs(out, photo).to_dict()
         photo_rows[rel] = loss_terms(loss, photo, photo)
@@ -626,8 +648,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip", default=DEFAULT_CLIP, help="clip for the warping error (under DATA/videos, or a path)")
     p.add_argument("--clip-frames", type=int, default=30)
     p.add_argument("--clip-width", type=int, default=640)
-    p.add_argument("--path", choices=("native", "product"), default="native",
-                   help="run the models at the photo's size (native) or as livestyle stylize does (product)")
+    p.add_argument("--path", choices=tuple(STYLIZE_PATHS), default="native",
+                   help="run the models at the photo's size (native), as livestyle stylize does (product), or at "
+                        "their size and then through the half-size lite path's resampling (resampled: its ceiling)")
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")

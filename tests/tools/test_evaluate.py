@@ -181,6 +181,22 @@ def test_eval_path_is_checked_and_product_path_runs_like_the_cli(tiny_card):
     assert ev.stylize_product(card, photo).shape == photo.shape
 
 
+def test_resampled_path_loses_the_detail_the_budget_cannot_hold(tiny_card, monkeypatch):
+    """The half-size ceiling: the native output through the budget's resampling. Under the budget it is the
+    native output; above it, fine texture (a pixel checkerboard the photo lacks) is lost."""
+    card = load_card(tiny_card)
+    photo = _img(3, 64, 96)
+    native = ev.stylize_native(card, photo)
+    assert np.array_equal(ev.stylize_resampled(card, photo, budget=(96, 64)), native)
+    checker = (np.indices((64, 96)).sum(axis=0) % 2 * 120).astype(np.uint8)[..., None].repeat(3, axis=2)
+    textured = cv2.add(native, checker)  # an output with texture finer than the budget's pixels
+    monkeypatch.setattr(ev, "stylize_native", lambda _card, _photo: textured)
+    out = ev.stylize_resampled(card, photo, budget=(48, 32))
+    high = lambda img: np.abs(np.diff(img.astype(np.float32), axis=1)).mean()  # noqa: E731
+    assert out.shape == photo.shape
+    assert high(out) < 0.5 * high(textured)
+
+
 def test_gatys_refs_from_card_metrics_give_the_same_ratio(tiny_card, tmp_path):
     photos, frames = _photos_and_clip(tmp_path)
     settings = ev.EvalSettings(size=40, photos=tuple(photos), gatys_photos=tuple(photos), gatys_iters=3)
