@@ -22,9 +22,10 @@
 # NAMES (subset, e.g. "starry_night-lite udnie-full"), SIZE (crop, default 256), BATCH (default 4), STEPS (cap, default
 # 1000000), INIT=1 (start each model from the bundled one: BUNDLE/init/NAME.safetensors, else models/), PYTHON (default python3), BUNDLE (default
 # .gpu_train), LR (default 1e-3) and LR_FINAL (default 1e-4: the rate decays, cosine, to it by the end of MINUTES;
-# empty for a constant rate), LITE_ARCH (default lite: the half-size net through the fast path; lite_hd or
-# lite_hd_wide: the full-resolution nets, distilled from the style's bundled full model run on each crop,
-# BUNDLE/init/STYLE-full.safetensors, with --distill-weight 100: docs/TRAINING.md, "full-resolution lite").
+# empty for a constant rate), LITE_ARCH (default lite_hd_wide, the full-resolution net of
+# the bundled great_wave-lite and starry_night-lite, distilled from the style's bundled full model run on each crop,
+# BUNDLE/init/STYLE-full.safetensors, with --distill-weight 100: docs/TRAINING.md, "full-resolution lite"; lite_hd:
+# a narrower one; lite: the half-size net through the fast path).
 # On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).
 set -u
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ INIT="${INIT:-0}"
 LR="${LR:-1e-3}"
 LR_FINAL="${LR_FINAL-1e-4}"
 PY="${PYTHON:-python3}"
-LITE_ARCH="${LITE_ARCH:-lite}"
+LITE_ARCH="${LITE_ARCH:-lite_hd_wide}"
 BUNDLE="${BUNDLE:-.gpu_train}"
 NAMES="${NAMES:-starry_night-lite great_wave-lite the_scream-lite composition_vii-lite udnie-lite water_lilies-lite \
 starry_night-full great_wave-full the_scream-full composition_vii-full udnie-full water_lilies-full}"

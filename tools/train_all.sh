@@ -14,9 +14,10 @@
 # tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 600"), LR
 # (default 1e-3; LR=3e-4 to fine-tune models that have stopped improving at 1e-3: docs/TRAINING.md, session 20),
 # LR_FINAL (empty: a constant rate; else the rate decays, cosine, to it by the end of each round), LITE_ARCH
-# (default lite, the half-size net through the fast path; lite_hd / lite_hd_wide: the full-resolution nets,
-# 256 px crops, distilled from the style's bundled full model through targets made once by
-# python -m tools.teacher --model STYLE-full into runs/teacher/STYLE: docs/TRAINING.md, "full-resolution lite").
+# (default lite_hd_wide, the full-resolution net of the bundled great_wave-lite and starry_night-lite, 256 px crops,
+# distilled from the style's bundled full model through targets made once by python -m tools.teacher --model
+# STYLE-full into runs/teacher/STYLE: docs/TRAINING.md, "full-resolution lite"; lite_hd: a narrower one; lite: the
+# half-size net through the fast path).
 set -u
 cd "$(dirname "$0")/.."
 DATA=${DATA:-/work/shared/data}
@@ -29,7 +30,7 @@ INIT=${INIT:-0}
 EXPORT=${EXPORT:-runs/export}
 LR=${LR:-1e-3}
 LR_FINAL=${LR_FINAL:-}
-LITE_ARCH=${LITE_ARCH:-lite}
+LITE_ARCH=${LITE_ARCH:-lite_hd_wide}
 export OMP_NUM_THREADS=$THREADS
 
 declare -A STYLE_FILE=(
