@@ -228,7 +228,7 @@ HALF_SIZE_BUDGET = (320, 240)  # the half-size lite models' recommended size: th
 def stylize_resampled(card: ModelCard, photo: np.ndarray, budget: tuple[int, int] = HALF_SIZE_BUDGET) -> np.ndarray:
     """The model's native output shrunk to the half-size lite path's pixel budget and guided-upsampled back.
 
-    What the half-size path alone costs: run on a full model, it bounds what any net behind that path can reach
+    What the half-size path alone costs: run on a full model, it shows how much of its quality survives that path
     (docs/TRAINING.md, "full-resolution lite")."""
     from livestyle.stylize.upsample import detail_upsample
 
@@ -650,7 +650,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-width", type=int, default=640)
     p.add_argument("--path", choices=tuple(STYLIZE_PATHS), default="native",
                    help="run the models at the photo's size (native), as livestyle stylize does (product), or at "
-                        "their size and then through the half-size lite path's resampling (resampled: its ceiling)")
+                        "their size and then through the half-size lite path's resampling (resampled: what that path costs)")
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
