@@ -649,8 +649,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clip-frames", type=int, default=30)
     p.add_argument("--clip-width", type=int, default=640)
     p.add_argument("--path", choices=tuple(STYLIZE_PATHS), default="native",
-                   help="run the models at the photo's size (native), as livestyle stylize does (product), or at "
-                        "their size and then through the half-size lite path's resampling (resampled: what that path costs)")
+                   help="run the models at the photo's size (native), as livestyle stylize does (product), or "
+                        "at their size and then through the half-size lite path's resampling (resampled: what "
+                        "that path costs)")
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
