@@ -230,12 +230,14 @@ def stylize_resampled(card: ModelCard, photo: np.ndarray, budget: tuple[int, int
 
     What the half-size path alone costs: run on a full model, it shows how much of its quality survives that path
     (docs/TRAINING.md, "full-resolution lite")."""
+    from livestyle.stylize.stylizer import budget_size
     from livestyle.stylize.upsample import detail_upsample
 
     h, w = photo.shape[:2]
-    f = min(1.0, math.sqrt(math.prod(budget) / (w * h)))
-    low = cv2.resize(stylize_native(card, photo), (max(4, int(w * f / 4 + 0.5) * 4), max(4, int(h * f / 4 + 0.5) * 4)),
-                     interpolation=cv2.INTER_AREA)
+    native = stylize_native(card, photo)
+    if w * h <= math.prod(budget):
+        return native
+    low = cv2.resize(native, budget_size(w, h, budget, 4), interpolation=cv2.INTER_AREA)
     return detail_upsample(low, photo)
 
 

@@ -65,11 +65,10 @@ class Stylizer:
         elif self.scale is not None:
             w, h = width * self.scale, height * self.scale
         elif self.card.recommended_size and width * height > math.prod(self.card.recommended_size):
-            f = math.sqrt(math.prod(self.card.recommended_size) / (width * height))
-            w, h = width * f, height * f
+            return budget_size(width, height, self.card.recommended_size, m)
         else:
             return _ceil_to(width, m), _ceil_to(height, m)  # native: padded up, cropped after
-        return max(m, int(w / m + 0.5) * m), max(m, int(h / m + 0.5) * m)  # round half up
+        return _round_to(w, m), _round_to(h, m)
 
     def _is_padded(self, width: int, height: int) -> bool:
         """True when the frame runs at native size, reflect-padded up to the size multiple (no resampling)."""
@@ -182,6 +181,17 @@ def _shrink(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
             break
         img = cv2.resize(img, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     return cv2.resize(img, (pw, ph), interpolation=cv2.INTER_AREA)
+
+
+def budget_size(width: int, height: int, budget: tuple[int, int], multiple: int) -> tuple[int, int]:
+    """``width`` x ``height`` scaled to the pixel count of ``budget`` (aspect kept), sides rounded to ``multiple``:
+    a 16:9 frame gets as many pixels as a 4:3 one, so the network's cost does not depend on the aspect."""
+    f = math.sqrt(math.prod(budget) / (width * height))
+    return _round_to(width * f, multiple), _round_to(height * f, multiple)
+
+
+def _round_to(value: float, multiple: int) -> int:
+    return max(multiple, int(value / multiple + 0.5) * multiple)  # round half up
 
 
 def _ceil_to(value: int, multiple: int) -> int:
