@@ -22,8 +22,8 @@
 # NAMES (subset, e.g. "starry_night-lite udnie-full"), SIZE (crop, default 256), BATCH (default 4), STEPS (cap, default
 # 1000000), INIT=1 (start each model from the bundled one: BUNDLE/init/NAME.safetensors, else models/), PYTHON (default python3), BUNDLE (default
 # .gpu_train), LR (default 1e-3) and LR_FINAL (default 1e-4: the rate decays, cosine, to it by the end of MINUTES;
-# empty for a constant rate), LITE_ARCH (default lite_hd_wide, the full-resolution net of
-# the bundled great_wave-lite and starry_night-lite, distilled from the style's bundled full model run on each crop,
+# empty for a constant rate), LITE_ARCH (default lite_hd_wide, the full-resolution net of the bundled lite models
+# whose card says so, distilled from the style's bundled full model run on each crop,
 # BUNDLE/init/STYLE-full.safetensors, with --distill-weight 100: docs/TRAINING.md, "full-resolution lite"; lite_hd:
 # a narrower one; lite: the half-size net through the fast path).
 # On a machine without a GPU it runs on the CPU (for a dry run with MINUTES=0.2 SIZE=64).

@@ -22,3 +22,15 @@ def repo_root() -> Path:
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def half_size_lite() -> str:
+    """A bundled lite model that is still the half-size ``lite`` net (the fast path, guided upsampling), found by its
+    card: the bundled lite models move to ``lite_hd_wide`` one by one, so no name is fixed here."""
+    from livestyle.stylize.registry import list_models
+
+    names = sorted(c.name for c in list_models() if c.architecture.get("arch") == "lite")
+    if not names:
+        pytest.skip("no bundled model is the half-size lite net any more")
+    return names[0]

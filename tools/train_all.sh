@@ -14,7 +14,7 @@
 # tools.train options for one variant; they override the recipe's, e.g. LITE_EXTRA="--temporal-weight 600"), LR
 # (default 1e-3; LR=3e-4 to fine-tune models that have stopped improving at 1e-3: docs/TRAINING.md, session 20),
 # LR_FINAL (empty: a constant rate; else the rate decays, cosine, to it by the end of each round), LITE_ARCH
-# (default lite_hd_wide, the full-resolution net of the bundled great_wave-lite and starry_night-lite, 256 px crops,
+# (default lite_hd_wide, the full-resolution net of the bundled lite models whose card says so, 256 px crops,
 # distilled from the style's bundled full model through targets made once by python -m tools.teacher --model
 # STYLE-full into runs/teacher/STYLE: docs/TRAINING.md, "full-resolution lite"; lite_hd: a narrower one; lite: the
 # half-size net through the fast path).

@@ -35,7 +35,7 @@ def test_pack_and_unpack_roundtrip(tmp_path: Path, monkeypatch) -> None:
         assert torch.equal(a, b)
 
 
-def test_fp16_inits_start_the_same_net(tmp_path: Path) -> None:
+def test_fp16_inits_start_the_same_net(tmp_path: Path, half_size_lite: str) -> None:
     """The device cannot take the fp32 ONNX files (64 MiB limit): prepare writes fp16 weights that --init reads."""
     import pytest
 
@@ -45,14 +45,14 @@ def test_fp16_inits_start_the_same_net(tmp_path: Path) -> None:
     from tools.train import init_weights
 
     paths = {p.stem: p for p in gpu_bundle.write_inits(tmp_path)}
-    assert "the_scream-lite" in paths and "the_scream-full" in paths and not any("fp16" in n for n in paths)
-    card = find_model("the_scream-lite")
+    assert half_size_lite in paths and "udnie-full" in paths and not any("fp16" in n for n in paths)
+    card = find_model(half_size_lite)
     net = TransformerNet("lite")
-    steps = init_weights(net, str(paths["the_scream-lite"]))
+    steps = init_weights(net, str(paths[half_size_lite]))
     assert steps == int(card.training.get("total_steps") or card.training.get("steps") or 0) and steps > 0
     donor = build_net(card).state_dict()
     for k, v in net.state_dict().items():
         assert v.dtype == torch.float32
         assert torch.allclose(v, donor[k], rtol=1e-3, atol=1e-4), k
     with pytest.raises(ConfigError, match="architecture"):
-        init_weights(TransformerNet("full"), str(paths["the_scream-lite"]))
+        init_weights(TransformerNet("full"), str(paths[half_size_lite]))

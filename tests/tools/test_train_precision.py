@@ -100,16 +100,17 @@ def test_cli_checks_train_scale(tmp_path: Path) -> None:
         config_from_args(args)
 
 
-def test_train_bf16_through_the_fast_path_from_a_shipped_model(tiny_data, tmp_path: Path) -> None:  # noqa: F811
+def test_train_bf16_through_the_fast_path_from_a_shipped_model(tiny_data, tmp_path: Path,  # noqa: F811
+                                                            half_size_lite: str) -> None:
     photos, style = tiny_data
     out = tmp_path / "run"
     meta = train(TrainConfig(style=str(style), data=(str(photos),), out=str(out), arch="lite", size=32, batch=2,
                              steps=2, content_layers=("relu1_1",), style_layers=("relu1_1", "relu2_1"),
                              sample_every=0, checkpoint_every=2, log_every=1, threads=1, amp="bf16", channels_last="on",
-                             train_scale=0.5, init="the_scream-lite"))
+                             train_scale=0.5, init=half_size_lite))
     assert meta["precision"] == "bf16+channels_last" and meta["step"] == 2
     assert np.isfinite(meta["losses"]["total"]) and "saturation" in meta["losses"]
     assert read_checkpoint_meta(out / "last.safetensors")["config"]["train_scale"] == 0.5
     with pytest.raises(ConfigError):
         train(TrainConfig(style=str(style), data=(str(photos),), out=str(tmp_path / "r2"), arch="full", size=32,
-                          batch=2, steps=1, sample_every=0, threads=1, init="the_scream-lite"))
+                          batch=2, steps=1, sample_every=0, threads=1, init=half_size_lite))
