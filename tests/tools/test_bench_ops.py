@@ -8,6 +8,7 @@ from tools import bench_ops
 
 
 def test_every_op_is_timed_and_written(tmp_path, half_size_lite: str) -> None:
+    """A half-size model, so that the guided upsampling it times is the live path's, not a no-op."""
     out = tmp_path / "ops.json"
     assert bench_ops.main(["--model", half_size_lite, "--size", "400x300", "--runs", "3", "--json", str(out)]) == 0
     data = json.loads(out.read_text())

@@ -35,24 +35,25 @@ def test_pack_and_unpack_roundtrip(tmp_path: Path, monkeypatch) -> None:
         assert torch.equal(a, b)
 
 
-def test_fp16_inits_start_the_same_net(tmp_path: Path, half_size_lite: str) -> None:
+def test_fp16_inits_start_the_same_net(tmp_path: Path) -> None:
     """The device cannot take the fp32 ONNX files (64 MiB limit): prepare writes fp16 weights that --init reads."""
     import pytest
 
     from livestyle.errors import ConfigError
-    from livestyle.stylize.registry import find_model
+    from livestyle.stylize.registry import default_model
     from livestyle.stylize.torch_backend import build_net
+    from tools.nets import NetConfig
     from tools.train import init_weights
 
+    card = default_model()
     paths = {p.stem: p for p in gpu_bundle.write_inits(tmp_path)}
-    assert half_size_lite in paths and "udnie-full" in paths and not any("fp16" in n for n in paths)
-    card = find_model(half_size_lite)
-    net = TransformerNet("lite")
-    steps = init_weights(net, str(paths[half_size_lite]))
+    assert card.name in paths and "udnie-full" in paths and not any("fp16" in n for n in paths)
+    net = TransformerNet(NetConfig.from_dict(card.architecture))
+    steps = init_weights(net, str(paths[card.name]))
     assert steps == int(card.training.get("total_steps") or card.training.get("steps") or 0) and steps > 0
     donor = build_net(card).state_dict()
     for k, v in net.state_dict().items():
         assert v.dtype == torch.float32
         assert torch.allclose(v, donor[k], rtol=1e-3, atol=1e-4), k
     with pytest.raises(ConfigError, match="architecture"):
-        init_weights(TransformerNet("full"), str(paths[half_size_lite]))
+        init_weights(TransformerNet("full"), str(paths[card.name]))
