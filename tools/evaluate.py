@@ -214,12 +214,13 @@ def stylize_native(card: ModelCard, photo: np.ndarray) -> np.ndarray:
     return st(photo)
 
 
-def stylize_product(card: ModelCard, photo: np.ndarray) -> np.ndarray:
+def stylize_product(card: ModelCard, photo: np.ndarray, scale: float | None = None) -> np.ndarray:
     """The model's fp32 ONNX output as ``livestyle stylize`` makes it: the network at the card's recommended size
-    (e.g. 320x240 for lite models), guided upsampling back to the photo's size."""
+    (e.g. 320x240 for lite models), or at ``scale`` x the photo's size as ``--scale`` asks (the speed option for
+    slow CPUs), guided upsampling back to the photo's size."""
     from livestyle.stylize.stylizer import Stylizer
 
-    return Stylizer(card, device="cpu", threads=1, precision="fp32")(photo)
+    return Stylizer(card, device="cpu", scale=scale, threads=1, precision="fp32")(photo)
 
 
 HALF_SIZE_BUDGET = (320, 240)  # the half-size lite models' recommended size: the pixels their net runs on
@@ -298,14 +299,15 @@ def gatys_reference(spec: LossSpec, style_image: np.ndarray, photo: np.ndarray, 
 
 
 def warping_errors(card: ModelCard, frames: Sequence[np.ndarray], flows: Sequence | None = None,
-                   threads: int = 1) -> dict[str, float]:
-    """Warping error of the per-frame and of the blended output on ``frames`` (and of the input, for scale)."""
+                   threads: int = 1, scale: float | None = None) -> dict[str, float]:
+    """Warping error of the per-frame and of the blended output on ``frames`` (and of the input, for scale), the
+    stylizer run as the product runs it (at ``scale`` x the frame size when given)."""
     from livestyle.stylize.stylizer import Stylizer
     from livestyle.temporal import TemporalBlender, TemporalConfig
     from livestyle.temporal.metrics import reference_flows, warping_error
 
     flows = list(flows) if flows is not None else reference_flows(list(frames))
-    st = Stylizer(card, device="cpu", threads=threads, precision="fp32")
+    st = Stylizer(card, device="cpu", scale=scale, threads=threads, precision="fp32")
     blender = TemporalBlender(TemporalConfig())
     per_frame, blended = [], []
     for f in frames:
@@ -331,10 +333,22 @@ class EvalSettings:
     clip_width: int = 640
     path: str = "native"  # or "product": the network at the card's recommended size + guided upsampling;
     # "resampled": the native output through the half-size path's resampling (stylize_resampled)
+    scale: float | None = None  # product path only: the network at scale x the photo's size (livestyle --scale)
 
     def __post_init__(self) -> None:
         if self.path not in STYLIZE_PATHS:
             raise ConfigError(f"path must be one of {', '.join(STYLIZE_PATHS)}, got {self.path!r}")
+        if self.scale is not None:
+            if self.path != "product":
+                raise ConfigError("--scale needs --path product (it is the product's processing scale)")
+            if not 0.05 <= self.scale <= 4.0:
+                raise ConfigError(f"scale {self.scale} is out of range: use a value from 0.05 to 4")
+
+    def stylize(self, card: ModelCard, photo: np.ndarray) -> np.ndarray:
+        """The model's output on ``photo`` along this evaluation's path."""
+        if self.scale is not None:
+            return stylize_product(card, photo, self.scale)
+        return STYLIZE_PATHS[self.path](card, photo)
 
     def key(self) -> str:
         return _sha(json.dumps(asdict(self), sort_keys=True).encode())[:12]
@@ -358,6 +372,8 @@ def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUN
     spec = LossSpec.from_card(card)
     sha = card.sha256.get("fp32") or _sha(card.path.read_bytes())
     keyed = {k: v for k, v in asdict(settings).items() if not k.startswith("gatys_") or k == "gatys_photos"}
+    if settings.scale is None:
+        keyed.pop("scale")  # the key of every evaluation made before --scale existed stays valid
     key = _sha(json.dumps([keyed, spec.key(), BLOB_CHECK], sort_keys=True).encode())[:12]
     cached = Path(cache_dir) / "models" / f"{card.name}-{sha[:12]}-{key}.json"
     if cached.is_file():
@@ -375,14 +391,14 @@ def model_side(card: ModelCard, settings: EvalSettings, *, cache_dir: Path = RUN
     names = list(dict.fromkeys(settings.photos + settings.gatys_photos))
     for rel, path in zip(names, photo_paths(names)):
         photo = load_photo(path, settings.size, card.size_multiple)
-        out = STYLIZE_PATHS[settings.path](card, photo)
+        out = settings.stylize(card, photo)
         model_rows[rel] = loss_terms(loss, out, photo)
         blobs[rel] = find_blobs(out, photo).to_dict()
         photo_rows[rel] = loss_terms(loss, photo, photo)
     log(f"{card.name}: losses on {len(model_rows)} photos in {time.perf_counter() - t0:.0f} s")
     frames, flows = clip if clip is not None else _clip(settings)
     t1 = time.perf_counter()
-    warp = warping_errors(card, frames, flows)
+    warp = warping_errors(card, frames, flows, scale=settings.scale)
     log(f"{card.name}: warping error per-frame {warp['per_frame']:.5f} blended {warp['blended']:.5f} "
         f"({time.perf_counter() - t1:.0f} s)")
     side = {"name": card.name, "sha256_fp32": sha, "loss": {**spec.key(), "source": spec.source},
@@ -527,7 +543,7 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "evaluated_with": "python -m tools.evaluate (command and notes in docs/QUALITY.md)",
         "eval_size": result["eval_size"],
-        "path": result["settings"].get("path", "native"),
+        "path": path_label(result["settings"]),
         "loss": result["loss"],
         "heldout_photos": len(result["photos"]),
         "style_distance": r4(result["model_mean"]["style"]),
@@ -545,6 +561,12 @@ def card_metrics(result: dict[str, Any]) -> dict[str, Any]:
         "artefacts": {k: (r4(v) if isinstance(v, float) else v) for k, v in result["artefacts"].items()
                       if k != "per_photo"},
     }
+
+
+def path_label(settings: dict[str, Any]) -> str:
+    """How a result's model was run ("product", "product @ scale 0.5"), from its recorded settings."""
+    path, scale = settings.get("path", "native"), settings.get("scale")
+    return path if scale is None else f"{path} @ scale {scale:g}"
 
 
 def markdown_table(results: Sequence[dict[str, Any]]) -> str:
@@ -566,7 +588,7 @@ def markdown_table(results: Sequence[dict[str, Any]]) -> str:
             subset = f"{g['model_mean']['total']:.3f} / {g['gatys_mean']['total']:.3f}"
             shown = f"**{ratio:.2f}** ({target if target is not None else '-'}){ok}"
         rows.append(
-            f"| {r['model']} | {r.get('settings', {}).get('path', 'native')} | {params} | {r['model_mean']['style']:.4f} | {r['model_mean']['content']:.3f} "
+            f"| {r['model']} | {path_label(r.get('settings', {}))} | {params} | {r['model_mean']['style']:.4f} | {r['model_mean']['content']:.3f} "
             f"| {r['model_mean']['total']:.3f} | {subset} | {len(g['photos'])} | {shown} "
             f"| {w['per_frame'] * 1e3:.2f} | {w['blended'] * 1e3:.2f} | {_blob_cell(r.get('artefacts'))} |")
     return head + "\n" + "\n".join(rows)
@@ -654,6 +676,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="run the models at the photo's size (native), as livestyle stylize does (product), or "
                         "at their size and then through the half-size lite path's resampling (resampled: what "
                         "that path costs)")
+    p.add_argument("--scale", type=float, default=None, metavar="F",
+                   help="with --path product: run the network at F x the photo's size, as livestyle --scale F does "
+                        "(the speed option for slow CPUs); not with --write-cards")
     p.add_argument("--cache", default=str(RUNS), help="cache folder (Gatys PNGs, per-model results)")
     p.add_argument("--json", dest="json_out", default=str(RUNS / "quality.json"), help="write all results here")
     p.add_argument("--markdown", default=None, help="also write the table to this file")
@@ -684,7 +709,9 @@ def main(argv: list[str] | None = None) -> int:
                                 gatys_photos=GATYS_SUBSET[: args.gatys_photos], gatys_iters=args.gatys_iters,
                                 gatys_optimizer=args.gatys_optimizer, gatys_lr=args.gatys_lr,
                                 clip=args.clip, clip_frames=args.clip_frames, clip_width=args.clip_width,
-                                path=args.path)
+                                path=args.path, scale=args.scale)
+        if args.scale is not None and args.write_cards:
+            raise ConfigError("--write-cards records the default run in the cards: leave out --scale")
         cache = Path(args.cache)
         if args.precompute_gatys:
             if not args.recipe_card or not args.styles:

@@ -181,6 +181,27 @@ def test_eval_path_is_checked_and_product_path_runs_like_the_cli(tiny_card):
     assert ev.stylize_product(card, photo).shape == photo.shape
 
 
+def test_scale_runs_the_product_path_at_that_scale(tiny_card, monkeypatch):
+    """--scale is the product's speed option: only on the product path, in range, the network fed
+    scale x the photo's size, and named in the table so its rows are not mistaken for the default run."""
+    from livestyle.errors import ConfigError
+    from livestyle.stylize.stylizer import Stylizer
+
+    for bad in ({"path": "native", "scale": 0.5}, {"path": "product", "scale": 0.01}):
+        with pytest.raises(ConfigError):
+            ev.EvalSettings(**bad)
+    card = load_card(tiny_card)
+    photo = _img(3, 64, 96)
+    fed = []
+    infer = Stylizer.infer
+    monkeypatch.setattr(Stylizer, "infer", lambda self, x: fed.append(x.shape) or infer(self, x))
+    out = ev.EvalSettings(path="product", scale=0.5).stylize(card, photo)
+    assert out.shape == photo.shape
+    assert len(fed) == 1 and {32, 48} <= set(fed[0]) and 64 not in fed[0]
+    assert ev.path_label({"path": "product", "scale": 0.5}) == "product @ scale 0.5"
+    assert ev.path_label({"path": "product", "scale": None}) == "product"
+
+
 def test_resampled_path_loses_the_detail_the_budget_cannot_hold(tiny_card, monkeypatch):
     """The half-size ceiling: the native output through the budget's resampling. Under the budget it is the
     native output; above it, fine texture (a pixel checkerboard the photo lacks) is lost."""
