@@ -339,10 +339,11 @@ class EvalSettings:
         if self.path not in STYLIZE_PATHS:
             raise ConfigError(f"path must be one of {', '.join(STYLIZE_PATHS)}, got {self.path!r}")
         if self.scale is not None:
+            from livestyle.stylize.stylizer import check_processing_options
+
             if self.path != "product":
                 raise ConfigError("--scale needs --path product (it is the product's processing scale)")
-            if not 0.05 <= self.scale <= 4.0:
-                raise ConfigError(f"scale {self.scale} is out of range: use a value from 0.05 to 4")
+            check_processing_options(None, self.scale, "guided")  # the range livestyle --scale accepts
 
     def stylize(self, card: ModelCard, photo: np.ndarray) -> np.ndarray:
         """The model's output on ``photo`` along this evaluation's path."""
