@@ -3,7 +3,7 @@
 # wall-clock budget per round, continues from its checkpoint (--resume) and is exported after every round, so
 # running the script again (or ROUNDS=N) trains every model further. Exports go to $EXPORT (default runs/export/),
 # NOT to models/: copy a model into models/ only after python -m tools.evaluate says it is better and you have looked
-# at its pictures (python -m tools.import_models does both steps' bookkeeping).
+# at its pictures, then copy it with python -m tools.gpu_bundle install NAME --src $EXPORT.
 #
 #   nohup nice -n 19 tools/train_all.sh > runs/train_all.log 2>&1 &
 #
