@@ -73,7 +73,7 @@ for NAME in $NAMES; do
     elif [ "$LITE_ARCH" = lite ]; then ARGS="--arch lite --train-scale 0.5 --temporal-weight 250"
     else
         teacher="$BUNDLE/init/$style-full.safetensors"; [ -f "$teacher" ] || teacher="$style-full"
-        ARGS="--arch $LITE_ARCH --temporal-weight 250 --teacher-model $teacher --distill-weight 100"
+        ARGS="--arch $LITE_ARCH --temporal-weight 100 --teacher-model $teacher --distill-weight 100"
     fi
     init=""
     # a bundled model of another architecture (the half-size lite, when LITE_ARCH differs) cannot start this one

@@ -42,7 +42,8 @@ starry_night-full great_wave-full the_scream-full composition_vii-full udnie-ful
 # The recipe (docs/TRAINING.md). Both: VGG layers up to relu4_1, content at relu2_2, style image at 256 px, the
 # saturation penalty (no blobs), Adam 1e-3, bf16 + channels-last where the CPU has native bf16 (--amp auto).
 # lite: trained through the fast path (net at half size, guided upsampling) on 192 px crops: the net sees 96 px;
-# temporal weight 250 (its crisper fast-path strokes flicker more: docs/TRAINING.md, "flicker").
+# temporal weight 250 (its crisper fast-path strokes flicker more: docs/TRAINING.md, "flicker"). lite_hd_wide: 256 px
+# crops, temporal weight 100 (250 held its style distance at twice the full model's: docs/TRAINING.md, session 27).
 # full: the net at full size on 192 px crops (1.7x the cost of the earlier 128 px per image, but objects closer to
 # the scale they have at 512-640 px: the_scream-full 2.53 -> 2.06 in 219 steps, docs/TRAINING.md, session 21).
 COMMON="--data $DATA/photos/kodak24 $DATA/photos/coco_permissive --batch 2 --lr $LR ${LR_FINAL:+--lr-final $LR_FINAL} \
@@ -64,7 +65,7 @@ for round in $(seq 1 "$ROUNDS"); do
             RUN="runs/$style-$LITE_ARCH"  # not runs/NAME: that may hold a checkpoint of the half-size net
             $PY -m tools.teacher --model "$style-full" --data "$DATA/photos" --recursive --out "runs/teacher/$style" \
                 --size 410 --threads "$THREADS" --quiet || { echo "teacher targets for $style failed"; continue; }
-            ARGS="--arch $LITE_ARCH --size 256 --temporal-weight 250 --teacher runs/teacher/$style --distill-weight 100 \
+            ARGS="--arch $LITE_ARCH --size 256 --temporal-weight 100 --teacher runs/teacher/$style --distill-weight 100 \
 ${LITE_EXTRA:-}"
         fi
         init=""
